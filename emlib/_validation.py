@@ -1,0 +1,118 @@
+"""Input checks shared by the estimators.
+
+Every check raises before any numeric work, with a message that names the argument
+and says what was wrong, so a student sees ``X must be a 2-D array`` instead of an
+error from deep inside NumPy.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+
+def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDArray[np.float64]:
+    """Return ``X`` as a 2-D float64 array of real, finite numbers.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    name : str
+        The argument's name, used in error messages.
+    allow_nan : bool
+        Whether ``np.nan`` is allowed (it marks a missing entry); ±inf never is.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` does not hold real numbers (strings, objects, complex numbers).
+    ValueError
+        If ``X`` is not 2-D, is empty, or holds NaN (unless allowed) or ±inf.
+    """
+    if isinstance(X, str | bytes):
+        raise TypeError(f"{name} must be a 2-D array of real numbers; got a string.")
+    try:
+        array = np.asarray(X)
+    except Exception as exc:  # ragged nested lists, for example
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    if array.dtype.kind == "O":
+        try:
+            array = array.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must contain real numbers; got objects that are not numbers.") from None
+    if array.dtype.kind == "c":
+        raise TypeError(f"{name} must contain real numbers; got complex dtype {array.dtype}.")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain real numbers; got dtype {array.dtype}.")
+    if array.ndim != 2:
+        raise ValueError(
+            f"{name} must be a 2-D array of shape (n_samples, n_features); got {array.ndim}-D "
+            f"with shape {array.shape}. Reshape 1-D data with {name}.reshape(-1, 1)."
+        )
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {array.shape}; it needs at least one sample and one feature.")
+    array = array.astype(np.float64, copy=False)
+    if np.isinf(array).any():
+        raise ValueError(f"{name} contains infinity; every entry must be finite.")
+    if not allow_nan and np.isnan(array).any():
+        raise ValueError(f"{name} contains NaN; every entry must be a finite number.")
+    return array
+
+
+def check_n_samples(X: NDArray, n_components: int, name: str = "X") -> None:
+    """Raise ``ValueError`` if ``X`` has fewer samples than components."""
+    if X.shape[0] < n_components:
+        raise ValueError(
+            f"{name} has n_samples={X.shape[0]}, fewer than n_components={n_components}; "
+            "each component needs at least one sample."
+        )
+
+
+def check_n_features(X: NDArray, n_features: int, name: str = "X") -> None:
+    """Raise ``ValueError`` if ``X`` does not have the ``n_features`` seen in ``fit``."""
+    if X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}.")
+
+
+def check_positive_int(value: Any, name: str) -> int:
+    """Return ``value`` if it is an integer >= 1, else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= 1; got {value!r} of type {type(value).__name__}.")
+    if value < 1:
+        raise ValueError(f"{name} must be an integer >= 1; got {value}.")
+    return int(value)
+
+
+def check_positive_float(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Return ``value`` if it is a real number > 0 (or >= 0), else raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r} of type {type(value).__name__}.")
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {bound}; got {value}.")
+    return float(value)
+
+
+def check_option(value: Any, name: str, allowed: Collection[str]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise naming ``name`` and the options."""
+    if not isinstance(value, str) or value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}.")
+    return value
+
+
+def check_parameter_array(value: ArrayLike, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    """Return ``value`` as a finite float array of exactly ``shape``, else raise naming ``name``."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain real numbers; got dtype {array.dtype}.")
+    if array.shape != shape:
+        raise ValueError(f"{name} must have shape {shape}; got {array.shape}.")
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} must be finite; it contains NaN or infinity.")
+    return array

@@ -1,0 +1,288 @@
+r"""k-means as hard EM (Lloyd's algorithm), with k-means++ seeding.
+
+k-means minimises the distortion
+
+.. math::
+
+    J(\mu, z) = \sum_{n=1}^{N} \lVert x_n - \mu_{z_n} \rVert^2
+
+by alternating two exact minimisations: the assignment step (each point to its nearest
+centre, an E-step with hard responsibilities) and the update step (each centre to the
+mean of its points, the M-step). Neither step can raise ``J``, so it never increases.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import (
+    check_data,
+    check_n_features,
+    check_n_samples,
+    check_option,
+    check_parameter_array,
+    check_positive_float,
+    check_positive_int,
+)
+
+__all__ = ["KMeans", "assign_labels", "kmeans_plusplus", "squared_distances", "update_centers"]
+
+
+def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
+    r"""Squared Euclidean distance from every point to every centre.
+
+    .. math:: d_{nk} = \lVert x_n \rVert^2 - 2\, x_n^\top \mu_k + \lVert \mu_k \rVert^2
+
+    computed with one matrix product; round-off negatives are clipped to 0.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    centers : ndarray of shape (n_clusters, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_clusters)
+    """
+    d2 = np.einsum("nd,nd->n", X, X)[:, None] - 2.0 * X @ centers.T + np.einsum("kd,kd->k", centers, centers)
+    return np.maximum(d2, 0.0)
+
+
+def assign_labels(X: NDArray, centers: NDArray) -> tuple[NDArray[np.intp], NDArray]:
+    r"""The assignment (hard E-) step: :math:`z_n = \arg\min_k \lVert x_n - \mu_k \rVert^2`.
+
+    Ties go to the lowest index, as in scikit-learn.
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    min_sq_dist : ndarray of shape (n_samples,)
+        :math:`\lVert x_n - \mu_{z_n} \rVert^2`; its sum is the distortion ``J``.
+    """
+    d2 = squared_distances(X, centers)
+    labels = np.argmin(d2, axis=1)
+    return labels, d2[np.arange(X.shape[0]), labels]
+
+
+def update_centers(X: NDArray, labels: NDArray[np.intp], n_clusters: int) -> tuple[NDArray, NDArray[np.intp]]:
+    r"""The update (M-) step: :math:`\mu_k = \frac{1}{N_k} \sum_{n: z_n = k} x_n`.
+
+    This is the Gaussian-mixture M-step for the means with one-hot responsibilities,
+    computed as one matrix product with the one-hot matrix.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+        Rows of empty clusters are NaN; :class:`KMeans` relocates them.
+    counts : ndarray of shape (n_clusters,)
+        :math:`N_k`, the number of points in each cluster.
+    """
+    one_hot = np.zeros((X.shape[0], n_clusters))
+    one_hot[np.arange(X.shape[0]), labels] = 1.0
+    counts = np.bincount(labels, minlength=n_clusters)
+    sums = one_hot.T @ X
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centers = sums / counts[:, None]
+    return centers, counts
+
+
+def kmeans_plusplus(
+    X: NDArray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None = None
+) -> NDArray:
+    r"""k-means++ seeding (Arthur & Vassilvitskii, 2007), in its greedy form.
+
+    The first centre is a uniformly random point; each next one is drawn with probability
+    proportional to :math:`D(x)^2`, the squared distance to the nearest centre chosen so far.
+    The greedy form (as in scikit-learn) draws ``n_local_trials`` candidates
+    (default :math:`2 + \lfloor \ln K \rfloor`) and keeps the one that lowers the distortion most.
+
+    Returns
+    -------
+    ndarray of shape (n_clusters, n_features)
+        Centres that are data points.
+    """
+    n_samples = X.shape[0]
+    if n_local_trials is None:
+        n_local_trials = 2 + int(np.log(n_clusters))
+    centers = np.empty((n_clusters, X.shape[1]))
+    centers[0] = X[rng.integers(n_samples)]
+    closest = squared_distances(X, centers[:1])[:, 0]
+    for k in range(1, n_clusters):
+        total = closest.sum()
+        if total <= 0.0:  # every point already sits on a centre (duplicates): any point will do
+            candidates = rng.integers(n_samples, size=n_local_trials)
+        else:
+            candidates = rng.choice(n_samples, size=n_local_trials, p=closest / total)
+        d2_candidates = np.minimum(closest[:, None], squared_distances(X, X[candidates]))
+        best = np.argmin(d2_candidates.sum(axis=0))
+        centers[k] = X[candidates[best]]
+        closest = d2_candidates[:, best]
+    return centers
+
+
+class KMeans(ClusterMixin, BaseEstimator):
+    r"""k-means clustering by Lloyd's algorithm: hard EM on a mixture of equal spherical Gaussians.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        The number of clusters :math:`K`.
+    init : {"k-means++", "random"} or array-like of shape (n_clusters, n_features), default="k-means++"
+        How to choose the initial centres: k-means++ seeding, ``K`` distinct random data
+        points, or the given centres.
+    n_init : int or "auto", default="auto"
+        Number of runs from different seeds; the run with the lowest distortion is kept.
+        ``"auto"`` means 1 for ``"k-means++"`` or given centres and 10 for ``"random"``.
+    max_iter : int, default=300
+        Maximum number of update steps per run.
+    tol : float, default=1e-4
+        Stop when the centres move less than ``tol`` times the mean feature variance
+        (sum of squared shifts), or when no label changes.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed for the initialisation.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+        The nearest centre of each training point (for the final centres).
+    inertia_ : float
+        The distortion :math:`J` of the final centres and labels.
+    inertia_history_ : ndarray of shape (n_iter_ + 1,)
+        :math:`J` after the initial assignment and after each update-and-assign step;
+        it never increases.
+    n_iter_ : int
+        Number of update steps of the kept run.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        init: str | ArrayLike = "k-means++",
+        n_init: int | str = "auto",
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def _check_parameters(self, X: NDArray) -> tuple[int, NDArray | None]:
+        """Validate the hyper-parameters against ``X``; return (n_init, given initial centres)."""
+        n_clusters = check_positive_int(self.n_clusters, "n_clusters")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_float(self.tol, "tol")
+        check_n_samples(X, n_clusters)
+        given = None
+        if isinstance(self.init, str):
+            check_option(self.init, "init", ("k-means++", "random"))
+        else:
+            given = check_parameter_array(self.init, "init", (n_clusters, X.shape[1]))
+        if isinstance(self.n_init, str):
+            check_option(self.n_init, "n_init", ("auto",))
+            n_init = 10 if self.init == "random" else 1
+        else:
+            n_init = check_positive_int(self.n_init, "n_init")
+        return (1 if given is not None else n_init), given
+
+    def fit(self, X: ArrayLike, y: Any = None) -> KMeans:
+        """Run Lloyd's algorithm ``n_init`` times and keep the run with the lowest distortion.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = check_data(X)
+        n_init, given = self._check_parameters(X)
+        rng = np.random.default_rng(self.random_state)
+        best = None
+        for _ in range(n_init):
+            centers = given if given is not None else self._initial_centers(X, rng)
+            run = self._lloyd(X, centers)
+            if best is None or run[2][-1] < best[2][-1]:
+                best = run
+        centers, labels, history, converged = best
+        if not converged:
+            warnings.warn(
+                f"KMeans did not converge in max_iter={self.max_iter} iterations; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.cluster_centers_ = centers
+        self.labels_ = labels
+        self.inertia_history_ = history
+        self.inertia_ = float(history[-1])
+        self.n_iter_ = len(history) - 1
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _initial_centers(self, X: NDArray, rng: np.random.Generator) -> NDArray:
+        if self.init == "k-means++":
+            return kmeans_plusplus(X, self.n_clusters, rng)
+        return X[rng.choice(X.shape[0], size=self.n_clusters, replace=False)].copy()
+
+    def _lloyd(self, X: NDArray, centers: NDArray) -> tuple[NDArray, NDArray, NDArray, bool]:
+        """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged)."""
+        tol = self.tol * float(np.mean(np.var(X, axis=0)))
+        labels, min_d2 = assign_labels(X, centers)
+        history = [min_d2.sum()]
+        converged = False
+        for _ in range(self.max_iter):
+            new_centers, counts = update_centers(X, labels, self.n_clusters)
+            new_centers = _relocate_empty_clusters(X, new_centers, counts, min_d2)
+            new_labels, min_d2 = assign_labels(X, new_centers)
+            history.append(min_d2.sum())
+            shift = np.sum((new_centers - centers) ** 2)
+            unchanged = np.array_equal(new_labels, labels)
+            centers, labels = new_centers, new_labels
+            if unchanged or shift <= tol:
+                converged = True
+                break
+        return centers, labels, np.asarray(history), converged
+
+    def predict(self, X: ArrayLike) -> NDArray[np.intp]:
+        """The index of the nearest fitted centre for each row of ``X``."""
+        check_is_fitted(self)
+        X = check_data(X)
+        check_n_features(X, self.n_features_in_)
+        return assign_labels(X, self.cluster_centers_)[0]
+
+    def score(self, X: ArrayLike, y: Any = None) -> float:
+        """Minus the distortion of ``X`` with the fitted centres (higher is better, as in scikit-learn)."""
+        check_is_fitted(self)
+        X = check_data(X)
+        check_n_features(X, self.n_features_in_)
+        return -float(assign_labels(X, self.cluster_centers_)[1].sum())
+
+
+def _relocate_empty_clusters(X: NDArray, centers: NDArray, counts: NDArray, min_d2: NDArray) -> NDArray:
+    """Move the centre of each empty cluster onto one of the points farthest from their centres.
+
+    An empty cluster's centre does not enter ``J``, so moving it cannot raise ``J``; putting
+    it on a badly served point lowers ``J`` at the next assignment.
+    """
+    empty = np.flatnonzero(counts == 0)
+    if empty.size:
+        centers = centers.copy()
+        farthest = np.argsort(min_d2, kind="stable")[::-1][: empty.size]
+        centers[empty] = X[farthest]
+    return centers
