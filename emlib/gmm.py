@@ -46,6 +46,7 @@ __all__ = [
     "MixtureParameters",
     "covariance_shape",
     "e_step",
+    "full_covariances",
     "log_gaussian_density",
     "m_step",
     "n_parameters",
@@ -72,6 +73,18 @@ def covariance_shape(covariance_type: str, n_components: int, n_features: int) -
         "diag": (n_components, n_features),
         "spherical": (n_components,),
     }[covariance_type]
+
+
+def full_covariances(covariances: ArrayLike, covariance_type: str, n_components: int, n_features: int) -> NDArray:
+    """Covariances of any type as a stack of (n_components, n_features, n_features) matrices."""
+    cov = np.asarray(covariances, dtype=float)
+    if covariance_type == "full":
+        return cov
+    if covariance_type == "tied":
+        return np.broadcast_to(cov, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return cov[:, :, None] * np.eye(n_features)
+    return cov[:, None, None] * np.eye(n_features)
 
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
@@ -471,15 +484,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_samples = check_positive_int(n_samples, "n_samples")
         rng = np.random.default_rng(self.random_state)
         z = rng.choice(self.n_components, size=n_samples, p=self.weights_)
-        D = self.n_features_in_
-        covariances = {
-            "full": self.covariances_,
-            "tied": np.broadcast_to(self.covariances_, (self.n_components, D, D)),
-            "diag": self.covariances_[:, :, None] * np.eye(D),
-            "spherical": self.covariances_[:, None, None] * np.eye(D),
-        }[self.covariance_type]
+        covariances = full_covariances(self.covariances_, self.covariance_type, self.n_components, self.n_features_in_)
         factors = np.linalg.cholesky(covariances)
-        noise = rng.standard_normal((n_samples, D))
+        noise = rng.standard_normal((n_samples, self.n_features_in_))
         X = self.means_[z] + np.einsum("nij,nj->ni", factors[z], noise)
         return X, z
 

@@ -185,7 +185,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         n_clusters = check_positive_int(self.n_clusters, "n_clusters")
         check_positive_int(self.max_iter, "max_iter")
         check_positive_float(self.tol, "tol")
-        check_n_samples(X, n_clusters)
+        check_n_samples(X, n_clusters, "n_clusters")
         given = None
         if isinstance(self.init, str):
             check_option(self.init, "init", ("k-means++", "random"))
@@ -193,7 +193,7 @@ class KMeans(ClusterMixin, BaseEstimator):
             given = check_parameter_array(self.init, "init", (n_clusters, X.shape[1]))
         if isinstance(self.n_init, str):
             check_option(self.n_init, "n_init", ("auto",))
-            n_init = 10 if self.init == "random" else 1
+            n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
         else:
             n_init = check_positive_int(self.n_init, "n_init")
         return (1 if given is not None else n_init), given

@@ -16,6 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 from numpy.typing import ArrayLike, NDArray
 
+from .gmm import full_covariances
+
 __all__ = [
     "COMPONENT_COLORS",
     "plot_covariance_ellipses",
@@ -50,18 +52,6 @@ def use_book_style() -> None:
     )
 
 
-def _full_covariances(covariances: ArrayLike, covariance_type: str, n_components: int, n_features: int) -> NDArray:
-    """Covariances of any type as (K, D, D) matrices."""
-    cov = np.asarray(covariances, dtype=float)
-    if covariance_type == "full":
-        return cov
-    if covariance_type == "tied":
-        return np.broadcast_to(cov, (n_components, n_features, n_features))
-    if covariance_type == "diag":
-        return cov[:, :, None] * np.eye(n_features)
-    return cov[:, None, None] * np.eye(n_features)
-
-
 def plot_covariance_ellipses(
     ax: Axes,
     means: ArrayLike,
@@ -79,7 +69,7 @@ def plot_covariance_ellipses(
     """
     means = np.asarray(means, dtype=float)
     K, D = means.shape
-    full = _full_covariances(covariances, covariance_type, K, D)[np.ix_(range(K), dims, dims)]
+    full = full_covariances(covariances, covariance_type, K, D)[np.ix_(range(K), dims, dims)]
     patches = []
     for k in range(K):
         eigenvalues, eigenvectors = np.linalg.eigh(full[k])

@@ -1,0 +1,98 @@
+"""emlib's k-means against scikit-learn's Lloyd algorithm and against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SkKMeans
+
+import emlib
+from emlib.kmeans import assign_labels, kmeans_plusplus, squared_distances, update_centers
+
+
+@pytest.fixture(params=["faithful", "blobs"])
+def data(request):
+    return request.getfixturevalue(request.param)
+
+
+@pytest.mark.parametrize("n_clusters", [2, 3, 5])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_same_labels_and_inertia_as_scikit_learn_lloyd(data, n_clusters, seed):
+    rng = np.random.default_rng(seed)
+    init = data[rng.choice(len(data), n_clusters, replace=False)]
+    ours = emlib.KMeans(n_clusters, init=init, tol=1e-10, max_iter=1000).fit(data)
+    theirs = SkKMeans(n_clusters, init=init, n_init=1, algorithm="lloyd", tol=1e-10, max_iter=1000).fit(data)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-10)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
+    np.testing.assert_array_equal(ours.predict(data[:50]), theirs.predict(data[:50]))
+
+
+def test_squared_distances_match_brute_force(blobs):
+    centers = blobs[:4]
+    brute = ((blobs[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(squared_distances(blobs, centers), brute, rtol=1e-9, atol=1e-9)
+
+
+def test_update_centers_are_cluster_means(blobs):
+    labels = np.arange(len(blobs)) % 4
+    centers, counts = update_centers(blobs, labels, 4)
+    np.testing.assert_array_equal(counts, np.bincount(labels))
+    np.testing.assert_allclose(centers, [blobs[labels == k].mean(axis=0) for k in range(4)], rtol=1e-12)
+
+
+def test_inertia_history_never_increases_and_ends_at_inertia(data):
+    fit = emlib.KMeans(6, init="random", n_init=1, random_state=3).fit(data)
+    history = fit.inertia_history_
+    assert history.size == fit.n_iter_ + 1
+    assert np.all(np.diff(history) <= 1e-9 * history[:-1])
+    np.testing.assert_allclose(history[-1], fit.inertia_, rtol=0)
+    _, d2 = assign_labels(data, fit.cluster_centers_)
+    np.testing.assert_allclose(fit.inertia_, d2.sum(), rtol=1e-12)
+
+
+def test_global_optimum_on_a_tiny_problem():
+    """On 8 points Lloyd with restarts reaches the best of all 2^7 two-cluster partitions."""
+    X = np.array([[0.0, 0.0], [0.2, 0.1], [0.1, 0.3], [2.0, 2.0], [2.2, 1.9], [1.9, 2.3], [5.0, 0.0], [5.2, 0.1]])
+    best = np.inf
+    for bits in itertools.product([0, 1], repeat=len(X) - 1):
+        labels = np.array((0, *bits))
+        if labels.min() == labels.max():
+            continue
+        best = min(best, sum(((X[labels == k] - X[labels == k].mean(axis=0)) ** 2).sum() for k in (0, 1)))
+    fit = emlib.KMeans(2, n_init=10, init="random", random_state=0).fit(X)
+    np.testing.assert_allclose(fit.inertia_, best, rtol=1e-12)
+
+
+def test_kmeans_plusplus_picks_distinct_data_points(blobs):
+    centers = kmeans_plusplus(blobs, 5, np.random.default_rng(0))
+    assert centers.shape == (5, 3)
+    assert len({tuple(c) for c in centers}) == 5
+    assert all((blobs == c).all(axis=1).any() for c in centers)
+
+
+def test_kmeans_plusplus_beats_random_initialisation_on_average(blobs):
+    """k-means++ seeds alone give a lower distortion than random seeds (Arthur & Vassilvitskii 2007)."""
+    def seed_cost(centers):
+        return assign_labels(blobs, centers)[1].sum()
+    rng = np.random.default_rng(1)
+    plusplus = np.mean([seed_cost(kmeans_plusplus(blobs, 8, rng)) for _ in range(30)])
+    uniform = np.mean([seed_cost(blobs[rng.choice(len(blobs), 8, replace=False)]) for _ in range(30)])
+    assert plusplus < uniform
+
+
+def test_more_restarts_never_give_higher_inertia(blobs):
+    one = emlib.KMeans(7, init="random", n_init=1, random_state=5).fit(blobs).inertia_
+    ten = emlib.KMeans(7, init="random", n_init=10, random_state=5).fit(blobs).inertia_
+    assert ten <= one
+
+
+def test_empty_cluster_is_relocated_not_nan():
+    """A centre far from all data gets no points; it is moved onto a data point."""
+    X = np.array([[0.0], [0.1], [0.2], [10.0], [10.1]])
+    fit = emlib.KMeans(3, init=np.array([[0.0], [10.0], [1000.0]])).fit(X)
+    assert np.isfinite(fit.cluster_centers_).all()
+    assert len(np.unique(fit.labels_)) == 3
+    assert fit.inertia_ < 0.05
