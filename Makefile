@@ -11,7 +11,6 @@ PORT    ?= 8000
 # One BLAS thread: the same numbers everywhere, and no oversubscription on 2 cores.
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
-export MPLBACKEND := Agg
 
 .PHONY: help install book test unit notebooks site-test serve lab execute pins bench clean
 
