@@ -27,8 +27,11 @@ __all__ = [
     "use_book_style",
 ]
 
-#: Colour-blind-safe colours (Okabe & Ito), one per component.
-COMPONENT_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
+#: One colour per component: the colour-blind-safe Okabe & Ito palette, then four more distinct ones.
+COMPONENT_COLORS = (
+    "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000",
+    "#882255", "#44AA99", "#999933", "#888888",
+)
 
 
 def use_book_style() -> None:
