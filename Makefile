@@ -47,7 +47,7 @@ notebooks: $(STAMP)  ## nbval over the chapters only
 
 execute: $(STAMP)  ## re-run every chapter and store its outputs (after editing a chapter)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
-		--ExecutePreprocessor.timeout=600 chapters/*.ipynb
+		--ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False chapters/*.ipynb
 
 serve: book  ## serve the built site on 127.0.0.1
 	@echo "Serving _build/html at http://127.0.0.1:$(PORT)/  (Ctrl-C to stop)"
