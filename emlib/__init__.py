@@ -7,9 +7,23 @@ log-likelihood of each parameter set it visits.
 
 from sklearn.exceptions import ConvergenceWarning
 
-from . import datasets, gmm, kmeans, plotting
+from . import datasets, gmm, kmeans, missing, plotting, semisupervised
 from .gmm import GaussianMixture
 from .kmeans import KMeans
+from .missing import MultivariateNormalEM
+from .semisupervised import SemiSupervisedGaussianMixture
 
-__all__ = ["ConvergenceWarning", "GaussianMixture", "KMeans", "datasets", "gmm", "kmeans", "plotting"]
+__all__ = [
+    "ConvergenceWarning",
+    "GaussianMixture",
+    "KMeans",
+    "MultivariateNormalEM",
+    "SemiSupervisedGaussianMixture",
+    "datasets",
+    "gmm",
+    "kmeans",
+    "missing",
+    "plotting",
+    "semisupervised",
+]
 __version__ = "0.1.0"

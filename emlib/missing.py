@@ -1,0 +1,231 @@
+r"""EM for a multivariate normal with missing entries.
+
+Each row :math:`x_n` splits into an observed block :math:`o` and a missing block :math:`m`.
+Under :math:`\mathcal{N}(\mu, \Sigma)` the missing block given the observed one is normal with
+
+.. math::
+
+    \hat x_m = \mu_m + \Sigma_{mo} \Sigma_{oo}^{-1} (x_o - \mu_o), \qquad
+    C = \Sigma_{mm} - \Sigma_{mo} \Sigma_{oo}^{-1} \Sigma_{om}.
+
+The **E-step** needs the expected sufficient statistics :math:`\mathbb{E}[x_n]` and
+:math:`\mathbb{E}[x_n x_n^\top] = \hat x_n \hat x_n^\top + C_n` (with :math:`C_n` in the missing
+block and 0 elsewhere); dropping :math:`C_n` ("impute the conditional mean and refit") is *not*
+EM and underestimates the variances. The **M-step** is the complete-data MLE of those statistics:
+:math:`\mu = \frac1N \sum_n \mathbb{E}[x_n]`,
+:math:`\Sigma = \frac1N \sum_n \mathbb{E}[x_n x_n^\top] - \mu \mu^\top`.
+
+Rows are grouped by their pattern of missing entries, so the work is a loop over patterns,
+with matrix operations over all rows of a pattern at once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.linalg import cho_factor, cho_solve, solve_triangular
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_data, check_n_features, check_positive_float, check_positive_int
+
+__all__ = ["MultivariateNormalEM", "conditional_normal", "observed_loglik"]
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+def _patterns(missing: NDArray[np.bool_]) -> list[tuple[NDArray[np.bool_], NDArray[np.intp]]]:
+    """The distinct rows of the missing-value mask, each with the indices of its rows."""
+    unique, inverse = np.unique(missing, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    return [(pattern, np.flatnonzero(inverse == i)) for i, pattern in enumerate(unique)]
+
+
+def _cholesky(matrix: NDArray) -> tuple[NDArray, bool]:
+    try:
+        return cho_factor(matrix, lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        raise ValueError(
+            "the covariance estimate became singular: the data cannot identify it (too few rows, or "
+            "a variable that is an exact linear function of others); pass reg_covar > 0."
+        ) from None
+
+
+def conditional_normal(
+    X_obs: NDArray, mean: NDArray, covariance: NDArray, observed: NDArray[np.bool_]
+) -> tuple[NDArray, NDArray]:
+    r"""Mean and covariance of the missing block given the observed block, for rows of one pattern.
+
+    .. math::
+
+        \hat x_m = \mu_m + \Sigma_{mo} \Sigma_{oo}^{-1} (x_o - \mu_o), \qquad
+        C = \Sigma_{mm} - \Sigma_{mo} \Sigma_{oo}^{-1} \Sigma_{om}
+
+    Parameters
+    ----------
+    X_obs : ndarray of shape (n_rows, n_observed)
+        The observed entries of rows that share the pattern ``observed``.
+    mean : ndarray of shape (n_features,)
+    covariance : ndarray of shape (n_features, n_features)
+    observed : ndarray of bool, shape (n_features,)
+
+    Returns
+    -------
+    conditional_mean : ndarray of shape (n_rows, n_missing)
+    conditional_covariance : ndarray of shape (n_missing, n_missing)
+        The same for every row of the pattern.
+    """
+    o, m = observed, ~observed
+    if not o.any():
+        return np.broadcast_to(mean[m], (X_obs.shape[0], m.sum())).copy(), covariance[np.ix_(m, m)]
+    factor = _cholesky(covariance[np.ix_(o, o)])
+    regression = cho_solve(factor, covariance[np.ix_(o, m)], check_finite=False).T  # Σ_mo Σ_oo⁻¹
+    conditional_mean = mean[m] + (X_obs - mean[o]) @ regression.T
+    conditional_covariance = covariance[np.ix_(m, m)] - regression @ covariance[np.ix_(o, m)]
+    return conditional_mean, conditional_covariance
+
+
+def observed_loglik(X: NDArray, mean: NDArray, covariance: NDArray) -> float:
+    r"""The observed-data log-likelihood :math:`\sum_n \log \mathcal{N}(x_{n,o} \mid \mu_o, \Sigma_{oo})`.
+
+    Each row contributes the marginal density of its observed entries; NaN marks a missing entry.
+    """
+    total = 0.0
+    for missing, rows in _patterns(np.isnan(X)):
+        o = ~missing
+        if not o.any():
+            continue
+        L = _cholesky(covariance[np.ix_(o, o)])[0]
+        z = solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True, check_finite=False)
+        log_det = 2.0 * np.log(np.diag(L)).sum()
+        total += -0.5 * (rows.size * (o.sum() * LOG_2PI + log_det) + np.sum(z * z))
+    return float(total)
+
+
+class MultivariateNormalEM(BaseEstimator):
+    r"""Maximum-likelihood mean and covariance of a multivariate normal from data with missing entries.
+
+    Parameters
+    ----------
+    tol : float, default=1e-8
+        Stop when the observed-data log-likelihood per row rises by less than ``tol``.
+    max_iter : int, default=1000
+    reg_covar : float, default=0.0
+        Added to the diagonal of the covariance at every M-step. Leave it at 0 for the exact
+        MLE; a positive value gives a regularised fit when the sample is too small for the
+        covariance (fewer complete-enough rows than variables), where the exact fit raises
+        ``ValueError``.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+    covariance_ : ndarray of shape (n_features, n_features)
+        The MLE (divides by N, not N - 1).
+    loglik_history_ : ndarray of shape (n_iter_ + 1,)
+        The total observed-data log-likelihood of each parameter set, starting from θ₀
+        (the observed means and variances, zero covariances); it never decreases.
+    n_iter_ : int
+    converged_ : bool
+    n_features_in_ : int
+
+    Notes
+    -----
+    NaN marks a missing entry; ±inf is an error. A column with no observed value raises
+    ``ValueError``. Rows with nothing observed carry no information about the parameters:
+    they are dropped with a ``UserWarning`` (``impute`` fills them with ``mean_``).
+    """
+
+    def __init__(self, *, tol: float = 1e-8, max_iter: int = 1000, reg_covar: float = 0.0) -> None:
+        self.tol = tol
+        self.max_iter = max_iter
+        self.reg_covar = reg_covar
+
+    def fit(self, X: ArrayLike, y: Any = None) -> MultivariateNormalEM:
+        """Fit the mean and covariance by EM. NaN entries are missing.
+
+        Returns
+        -------
+        self
+        """
+        X = check_data(X, allow_nan=True)
+        check_positive_float(self.tol, "tol")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
+        missing = np.isnan(X)
+        empty_columns = np.flatnonzero(missing.all(axis=0))
+        if empty_columns.size:
+            raise ValueError(f"X has no observed value in column(s) {empty_columns.tolist()}; drop them.")
+        empty_rows = missing.all(axis=1)
+        if empty_rows.any():
+            warnings.warn(
+                f"X has {empty_rows.sum()} row(s) with no observed value; they carry no information "
+                "and are dropped.",
+                UserWarning,
+                stacklevel=2,
+            )
+            X = X[~empty_rows]
+        if X.shape[0] < 2:
+            raise ValueError(f"X needs at least 2 rows with an observed value to estimate a covariance; got {X.shape[0]}.")
+
+        mean = np.nanmean(X, axis=0)
+        covariance = np.diag(np.nanvar(X, axis=0)) + self.reg_covar * np.eye(X.shape[1])
+        history = [observed_loglik(X, mean, covariance)]
+        converged = False
+        for _ in range(self.max_iter):
+            mean, covariance = self._m_step(*self._e_step(X, mean, covariance))
+            history.append(observed_loglik(X, mean, covariance))
+            if abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
+                converged = True
+                break
+        if not converged:
+            warnings.warn(
+                f"MultivariateNormalEM did not converge in max_iter={self.max_iter} iterations.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self.mean_, self.covariance_ = mean, covariance
+        self.loglik_history_ = np.asarray(history)
+        self.n_iter_ = len(history) - 1
+        self.converged_ = converged
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    @staticmethod
+    def _e_step(X: NDArray, mean: NDArray, covariance: NDArray) -> tuple[NDArray, NDArray, int]:
+        r"""Expected sufficient statistics :math:`\sum_n \mathbb{E}[x_n]` and :math:`\sum_n \mathbb{E}[x_n x_n^\top]`."""
+        filled = X.copy()
+        second = np.zeros((X.shape[1], X.shape[1]))
+        for missing, rows in _patterns(np.isnan(X)):
+            if not missing.any():
+                continue
+            observed = ~missing
+            cond_mean, cond_cov = conditional_normal(X[np.ix_(rows, observed)], mean, covariance, observed)
+            filled[np.ix_(rows, missing)] = cond_mean
+            second[np.ix_(missing, missing)] += rows.size * cond_cov
+        second += filled.T @ filled
+        return filled.sum(axis=0), second, X.shape[0]
+
+    def _m_step(self, first: NDArray, second: NDArray, n: int) -> tuple[NDArray, NDArray]:
+        r""":math:`\mu = T_1 / N`, :math:`\Sigma = T_2 / N - \mu\mu^\top` (+ ``reg_covar`` on the diagonal)."""
+        mean = first / n
+        covariance = second / n - np.outer(mean, mean)
+        covariance = (covariance + covariance.T) / 2.0 + self.reg_covar * np.eye(mean.size)
+        return mean, covariance
+
+    def impute(self, X: ArrayLike) -> NDArray:
+        r"""``X`` with each missing entry replaced by its conditional mean :math:`\mathbb{E}[x_m \mid x_o]`."""
+        check_is_fitted(self)
+        X = check_data(X, allow_nan=True)
+        check_n_features(X, self.n_features_in_)
+        filled = X.copy()
+        for missing, rows in _patterns(np.isnan(X)):
+            if missing.any():
+                observed = ~missing
+                filled[np.ix_(rows, missing)] = conditional_normal(
+                    X[np.ix_(rows, observed)], self.mean_, self.covariance_, observed
+                )[0]
+        return filled
