@@ -217,6 +217,8 @@ def m_step(
     ----------
     X : ndarray of shape (n_samples, n_features)
     responsibilities : ndarray of shape (n_samples, n_components)
+        :math:`\gamma_{nk}`. A row may be scaled by a weight (its entries then sum to that
+        weight, not 1): semi-supervised EM down-weights unlabelled rows this way.
     covariance_type : {"full", "tied", "diag", "spherical"}
     reg_covar : float
         :math:`\epsilon`, added to the diagonal of every covariance.
@@ -237,7 +239,8 @@ def m_step(
             covariances[k] = (responsibilities[:, k] * centred.T) @ centred / Nk[k]
             covariances[k].flat[:: n_features + 1] += reg_covar
     elif covariance_type == "tied":
-        covariances = (X.T @ X - (Nk * means.T) @ means) / Nk.sum()
+        row_weights = responsibilities.sum(axis=1)  # 1 in plain EM; not when rows are weighted
+        covariances = ((X.T * row_weights) @ X - (Nk * means.T) @ means) / Nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
         second_moments = responsibilities.T @ (X * X) / Nk[:, None]

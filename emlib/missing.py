@@ -112,7 +112,10 @@ class MultivariateNormalEM(BaseEstimator):
     Parameters
     ----------
     tol : float, default=1e-8
-        Stop when the observed-data log-likelihood per row rises by less than ``tol``.
+        Stop when no entry of the mean or covariance changes by more than ``tol`` times
+        (1 + the largest entry) in one iteration. A rule on the parameters rather than on the
+        log-likelihood, because the log-likelihood is flat at its maximum: a change below
+        ``tol`` there leaves the parameters only about ``sqrt(tol)`` from the MLE.
     max_iter : int, default=1000
     reg_covar : float, default=0.0
         Added to the diagonal of the covariance at every M-step. Leave it at 0 for the exact
@@ -176,9 +179,11 @@ class MultivariateNormalEM(BaseEstimator):
         history = [observed_loglik(X, mean, covariance)]
         converged = False
         for _ in range(self.max_iter):
+            previous = np.concatenate([mean, covariance.ravel()])
             mean, covariance = self._m_step(*self._e_step(X, mean, covariance))
             history.append(observed_loglik(X, mean, covariance))
-            if abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
+            change = np.max(np.abs(np.concatenate([mean, covariance.ravel()]) - previous))
+            if change <= self.tol * (1.0 + np.max(np.abs(previous))):
                 converged = True
                 break
         if not converged:

@@ -54,6 +54,7 @@ CHROMIUM_ARGS = [
 ]
 # Sphinx loads MathJax with `defer`, so it has started (or failed) by the load event.
 MATHJAX_TIMEOUT_MS = 5_000
+REQUESTS_TIMEOUT_S = 60
 RAW_TEX = ("\\(", "\\[", "$$")
 
 
@@ -138,7 +139,9 @@ class PageRecorder:
         self.failed: list[str] = []
         self.bad_status: list[str] = []
         self.console_errors: list[str] = []
+        self.in_flight: set = set()
         page.on("request", self._on_request)
+        page.on("requestfinished", lambda request: self.in_flight.discard(request))
         page.on("requestfailed", self._on_failed)
         page.on("response", self._on_response)
         page.on("console", self._on_console)
@@ -158,11 +161,13 @@ class PageRecorder:
             route.abort("blockedbyclient")
 
     def _on_request(self, request):
+        self.in_flight.add(request)
         self.requests.append(request.url)
         if not self.is_local(request.url):
             self.external.append(f"{request.method} {request.url} ({request.resource_type})")
 
     def _on_failed(self, request):
+        self.in_flight.discard(request)
         self.failed.append(f"{request.url}: {request.failure}")
 
     def _on_response(self, response):
@@ -257,6 +262,20 @@ async () => {
 """
 
 
+def wait_for_requests(page, recorder: PageRecorder, problems: list[str]) -> None:
+    """Wait until every request the page started has finished or failed.
+
+    Not Playwright's "networkidle" (500 ms without any connection): on a busy 2-core machine a
+    long page can miss that window for 30 s although nothing is wrong.
+    """
+    deadline = time.monotonic() + REQUESTS_TIMEOUT_S
+    while recorder.in_flight and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    if recorder.in_flight:
+        stuck = sorted(r.url for r in recorder.in_flight)
+        problems.append(f"requests still pending after {REQUESTS_TIMEOUT_S} s: {stuck}")
+
+
 def screenshot_path(rel: str) -> Path:
     name = rel[: -len(".html")] if rel.endswith(".html") else rel
     return SCREENSHOTS / (name.replace("/", "__") + ".png")
@@ -278,7 +297,7 @@ def test_page(rel, site_url, chromium):
         page, rec = open_page(context, site_url + rel, final_url)
         wait_for_mathjax(page, problems)
         report = page.evaluate(PAGE_REPORT_JS)
-        page.wait_for_load_state("networkidle")
+        wait_for_requests(page, rec, problems)
         page.evaluate("() => document.fonts.ready.then(() => true)")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot_path(rel)), full_page=True, animations="disabled")
