@@ -19,7 +19,8 @@ Covariances are stored as scikit-learn stores them: (K, D, D) for ``"full"``, (D
 from __future__ import annotations
 
 import warnings
-from typing import Any, NamedTuple
+from collections.abc import Iterable
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -366,19 +367,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         X = check_data(X)
         given = self._check_parameters(X)
         rng = np.random.default_rng(self.random_state)
-        best = None
-        for _ in range(self.n_init):
-            start = self._initial_parameters(X, given, rng)
-            run = self._em(X, start)
-            if best is None or run[1][-1] > best[1][-1]:
-                best = run
-        params, history, converged = best
+        runs = (self._em(X, self._initial_parameters(X, given, rng)) for _ in range(self.n_init))
+        return self._keep_best(X, runs)
+
+    def _keep_best(self, X: NDArray, runs: Iterable[tuple[MixtureParameters, NDArray, bool]]) -> Self:
+        """Set the fitted attributes from the run with the highest final objective."""
+        params, history, converged = max(runs, key=lambda run: run[1][-1])
         if not converged:
             warnings.warn(
-                f"GaussianMixture did not converge in max_iter={self.max_iter} iterations; "
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} iterations; "
                 "increase max_iter or tol, or try another initialisation.",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         self.weights_, self.means_, self.covariances_ = params
         self.loglik_history_ = history

@@ -16,13 +16,11 @@ are multiplied by :math:`\lambda`, which scales their sufficient statistics.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
-from sklearn.exceptions import ConvergenceWarning
 
 from ._validation import check_data, check_positive_float
 from .gmm import GaussianMixture, MixtureParameters, e_step, log_joint, m_step
@@ -137,28 +135,14 @@ class SemiSupervisedGaussianMixture(GaussianMixture):
         check_positive_float(self.unlabeled_weight, "unlabeled_weight", allow_zero=True)
         labelled = labels >= 0
         rng = np.random.default_rng(self.random_state)
-        best = None
-        for _ in range(self.n_init):
-            if labelled.any() and all(v is None for v in given.values()):
-                start = m_step(X[labelled], _one_hot(labels[labelled], self.n_components), self.covariance_type, self.reg_covar)
-            else:
-                start = self._initial_parameters(X, given, rng)
-            run = self._semi_supervised_em(X, labels, start)
-            if best is None or run[1][-1] > best[1][-1]:
-                best = run
-        params, history, converged = best
-        if not converged:
-            warnings.warn(
-                f"SemiSupervisedGaussianMixture did not converge in max_iter={self.max_iter} iterations.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.weights_, self.means_, self.covariances_ = params
-        self.loglik_history_ = history
-        self.converged_ = converged
-        self.n_iter_ = len(history) - 1
-        self.n_features_in_ = X.shape[1]
-        return self
+
+        def start() -> MixtureParameters:
+            if labelled.any() and all(v is None for v in given.values()):  # the supervised fit
+                return m_step(X[labelled], _one_hot(labels[labelled], self.n_components), self.covariance_type,
+                              self.reg_covar)
+            return self._initial_parameters(X, given, rng)
+
+        return self._keep_best(X, (self._semi_supervised_em(X, labels, start()) for _ in range(self.n_init)))
 
     def _semi_supervised_em(
         self, X: NDArray, labels: NDArray[np.intp], params: MixtureParameters
