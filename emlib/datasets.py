@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["old_faithful"]
+__all__ = ["islands_distance", "kline", "old_faithful"]
 
 
 def old_faithful() -> pd.DataFrame:
@@ -23,5 +23,33 @@ def old_faithful() -> pd.DataFrame:
     R's ``faithful`` data set (Härdle 1991), as shipped in the ``plotnine`` wheel; source and
     licence in ``emlib/data/README.md``.
     """
-    with resources.files("emlib.data").joinpath("old_faithful.csv").open("r") as f:
-        return pd.read_csv(f)
+    return _read("old_faithful.csv")
+
+
+def kline() -> pd.DataFrame:
+    """Tool counts of 10 Oceanic societies (Kline & Boyd 2010), as in McElreath's *Statistical Rethinking*.
+
+    Returns
+    -------
+    pandas.DataFrame
+        10 rows, columns ``culture``, ``population``, ``contact`` ("low"/"high"),
+        ``total_tools`` and ``mean_TU``.
+    """
+    return _read("kline.csv")
+
+
+def islands_distance() -> pd.DataFrame:
+    """Distances between the 10 societies of :func:`kline`, in thousands of km.
+
+    Returns
+    -------
+    pandas.DataFrame
+        10 x 10, symmetric with a zero diagonal; index and columns are the ``culture`` names in the
+        order of :func:`kline`.
+    """
+    return _read("islands_distance.csv", index_col="culture")
+
+
+def _read(name: str, **kwargs) -> pd.DataFrame:
+    with resources.files("emlib.data").joinpath(name).open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, **kwargs)
