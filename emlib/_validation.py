@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from sklearn.utils.validation import check_is_fitted
 
 
 def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDArray[np.float64]:
@@ -76,6 +77,14 @@ def check_n_features(X: NDArray, n_features: int, name: str = "X") -> None:
     """Raise ``ValueError`` if ``X`` does not have the ``n_features`` seen in ``fit``."""
     if X.shape[1] != n_features:
         raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}.")
+
+
+def check_fitted_data(estimator: Any, X: ArrayLike, *, allow_nan: bool = False) -> NDArray[np.float64]:
+    """For ``predict`` and friends: the estimator is fitted, and ``X`` is valid data of its width."""
+    check_is_fitted(estimator)
+    X = check_data(X, allow_nan=allow_nan)
+    check_n_features(X, estimator.n_features_in_)
+    return X
 
 
 def check_positive_int(value: Any, name: str) -> int:

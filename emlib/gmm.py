@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     check_data,
-    check_n_features,
+    check_fitted_data,
     check_n_samples,
     check_option,
     check_parameter_array,
@@ -440,10 +440,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # ------------------------------------------------------------ inference
     def _checked(self, X: ArrayLike) -> NDArray:
-        check_is_fitted(self)
-        X = check_data(X)
-        check_n_features(X, self.n_features_in_)
-        return X
+        return check_fitted_data(self, X)
 
     @property
     def _params(self) -> MixtureParameters:

@@ -20,11 +20,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     check_data,
-    check_n_features,
+    check_fitted_data,
     check_n_samples,
     check_option,
     check_parameter_array,
@@ -261,16 +260,12 @@ class KMeans(ClusterMixin, BaseEstimator):
 
     def predict(self, X: ArrayLike) -> NDArray[np.intp]:
         """The index of the nearest fitted centre for each row of ``X``."""
-        check_is_fitted(self)
-        X = check_data(X)
-        check_n_features(X, self.n_features_in_)
+        X = check_fitted_data(self, X)
         return assign_labels(X, self.cluster_centers_)[0]
 
     def score(self, X: ArrayLike, y: Any = None) -> float:
         """Minus the distortion of ``X`` with the fitted centres (higher is better, as in scikit-learn)."""
-        check_is_fitted(self)
-        X = check_data(X)
-        check_n_features(X, self.n_features_in_)
+        X = check_fitted_data(self, X)
         return -float(assign_labels(X, self.cluster_centers_)[1].sum())
 
 

@@ -29,9 +29,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
-from ._validation import check_data, check_n_features, check_positive_float, check_positive_int
+from ._validation import check_data, check_fitted_data, check_positive_float, check_positive_int
 
 __all__ = ["MultivariateNormalEM", "conditional_normal", "observed_loglik"]
 
@@ -223,9 +222,7 @@ class MultivariateNormalEM(BaseEstimator):
 
     def impute(self, X: ArrayLike) -> NDArray:
         r"""``X`` with each missing entry replaced by its conditional mean :math:`\mathbb{E}[x_m \mid x_o]`."""
-        check_is_fitted(self)
-        X = check_data(X, allow_nan=True)
-        check_n_features(X, self.n_features_in_)
+        X = check_fitted_data(self, X, allow_nan=True)
         filled = X.copy()
         for missing, rows in _patterns(np.isnan(X)):
             if missing.any():
