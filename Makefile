@@ -12,7 +12,7 @@ PORT    ?= 8000
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help install book test unit notebooks site-test serve lab execute pins bench clean
+.PHONY: help install book test unit notebooks site-test serve lab execute assignments grade pins bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,13 @@ book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are e
 test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
 	$(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider
+
+assignments: $(STAMP)  ## student versions and grading material into _build/assignments/ (otter-grader)
+	$(BIN)/python assignments/course.py build
+
+grade: $(STAMP)  ## grade one notebook offline: make grade SUBMISSION=path/to/notebook.ipynb
+	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb"; exit 2; }
+	@$(BIN)/python assignments/course.py grade "$(SUBMISSION)"
 
 unit: $(STAMP)  ## the emlib tests only (fast)
 	$(BIN)/python -m pytest tests --ignore=tests/test_site.py

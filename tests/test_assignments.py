@@ -1,0 +1,162 @@
+"""The course assignments: masters score full marks, student versions score zero and hide the answers.
+
+``assignments/course.py`` builds the student versions and grading material with otter-grader and
+grades notebooks offline; these tests build every master afresh and grade it, its student
+version, a submission that borrows the answer from emlib, and broken submissions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "assignments"))
+import course  # noqa: E402
+
+MASTERS = course.masters()
+NAMES = [m.stem for m in MASTERS]
+
+
+@pytest.fixture(scope="module")
+def built() -> dict[str, Path]:
+    """Every assignment built from its master, as ``make assignments`` does."""
+    return {master.stem: course.build(master) for master in MASTERS}
+
+
+def solution_lines(master: Path) -> tuple[list[str], set[str]]:
+    """The answer lines of a master (inside BEGIN/END SOLUTION, or ending in ``# SOLUTION``),
+    and the set of all its other code lines."""
+    lines, others, inside = [], set(), False
+    for cell in nbformat.read(master, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            if line.strip().startswith("# BEGIN SOLUTION"):
+                inside = True
+            elif line.strip() == "# END SOLUTION":
+                inside = False
+            elif inside or line.rstrip().endswith("# SOLUTION"):
+                lines.append(line.split("# SOLUTION")[0].strip())
+            else:
+                others.add(line.strip())
+    return [line for line in lines if line and not line.startswith("#")], others
+
+
+def hidden_test_names(master: Path) -> list[str]:
+    """The function names of the hidden tests in a master."""
+    cells = nbformat.read(master, as_version=4).cells
+    sources = [c.source for c in cells if c.cell_type == "code" and "\nhidden: true\n" in c.source]
+    return [re.search(r"^def (\w+)", s, re.M).group(1) for s in sources]
+
+
+def run_course(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "assignments" / "course.py"), *args],
+        capture_output=True, text=True, timeout=600,
+    )
+
+
+def test_there_are_masters_for_chapters_2_3_and_5():
+    assert {name[:3] for name in NAMES} >= {"a02", "a03", "a05"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_master_scores_full_marks(built, name):
+    scores, points, message = course.grade(built[name] / "autograder" / f"{name}.ipynb")
+    assert message == ""
+    assert len(points) >= 5
+    assert scores == points
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_student_version_scores_zero(built, name):
+    scores, points, _ = course.grade(built[name] / "student" / f"{name}.ipynb")
+    assert set(scores) == set(points)
+    assert all(score == 0.0 for score in scores.values()), scores
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_holds_no_solution_and_no_hidden_test(built, name):
+    master = ROOT / "assignments" / f"{name}.ipynb"
+    student = (built[name] / "student" / f"{name}.ipynb").read_text()
+    answers, scaffolding = solution_lines(master)
+    assert len(answers) >= 10
+    # an answer line may also occur in the given code (a test calling the function, say)
+    leaked = [line for line in answers if len(line) >= 8 and line not in scaffolding and line in student]
+    assert not leaked
+    for test in hidden_test_names(master):
+        assert test not in student
+    # the answers live in emlib: the student version must not import them
+    assert not re.search(r"import emlib\.(gmm|kmeans|missing)|from emlib(\.(gmm|kmeans|missing))? import", student)
+    assert student.count("NotImplementedError") >= 3
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_version_runs_until_it_reaches_a_stub(built, name):
+    student = built[name] / "student" / f"{name}.ipynb"
+    notebook = nbformat.read(student, as_version=4)
+    NotebookClient(notebook, timeout=300, allow_errors=True, resources={"metadata": {"path": str(student.parent)}}).execute()
+    errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors, "the stubs were never reached"
+    assert {e.ename for e in errors} == {"NotImplementedError"}, [(e.ename, e.evalue) for e in errors]
+
+
+def borrow_from_emlib(master_solution: Path, out: Path) -> Path:
+    """A submission of assignment 3 whose e_step hands the work to emlib.gmm.e_step."""
+    notebook = nbformat.read(master_solution, as_version=4)
+    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("def e_step(")]
+    cell.source = (
+        "import emlib.gmm\n\n"
+        "def e_step(X, weights, means, covariances):\n"
+        '    return emlib.gmm.e_step(X, weights, means, covariances, "full")'
+    )
+    nbformat.write(notebook, out)
+    return out
+
+
+def test_importing_the_answer_from_emlib_scores_zero(built, tmp_path):
+    solution = built["a03_gmm_em"] / "autograder" / "a03_gmm_em.ipynb"
+    scores, points, _ = course.grade(borrow_from_emlib(solution, tmp_path / "a03_gmm_em.ipynb"))
+    assert scores["q2"] == 0.0
+    assert scores["q1"] == points["q1"]  # the honest answers still count
+
+
+def test_not_a_notebook_gets_a_message_and_zero(built, tmp_path):
+    bad = tmp_path / "a02_kmeans.ipynb"
+    bad.write_text("{ this is not json")
+    result = run_course("grade", str(bad))
+    assert result.returncode == 0
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "cannot read" in result.stdout and "not appear to be JSON" in result.stdout
+    assert re.search(r"^total\s+0\.00\s+17\.00$", result.stdout, re.M), result.stdout
+
+
+def test_notebook_that_raises_on_import_gets_zero_not_a_crash(built, tmp_path):
+    notebook = nbformat.read(built["a02_kmeans"] / "autograder" / "a02_kmeans.ipynb", as_version=4)
+    first = next(c for c in notebook.cells if c.cell_type == "code" and "import numpy" in c.source)
+    first.source = "import a_module_that_does_not_exist\n" + first.source
+    nbformat.write(notebook, tmp_path / "broken.ipynb")
+    result = run_course("grade", str(tmp_path / "broken.ipynb"), "--assignment", "a02_kmeans", "--json")
+    assert result.returncode == 0
+    assert "Traceback" not in result.stdout + result.stderr
+    scores = json.loads(result.stdout)["scores"]
+    # the code questions need the failed imports; the multiple-choice answers do not
+    assert [scores[q] for q in ("q1", "q2", "q3", "q4")] == [0.0] * 4
+    assert scores["q5"] == scores["q6"] == 2.0
+
+
+def test_unknown_assignment_is_a_clear_error(tmp_path):
+    stray = tmp_path / "homework.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), stray)
+    result = run_course("grade", str(stray))
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "cannot tell which assignment" in result.stderr
