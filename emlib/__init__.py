@@ -1,29 +1,38 @@
 """emlib: the Expectation-Maximization algorithms of the em-lectures book.
 
 Estimators follow scikit-learn's conventions (``fit`` returns ``self``, fitted attributes end
-in ``_``), and every iterative one records ``loglik_history_``, the total observed-data
-log-likelihood of each parameter set it visits.
+in ``_``). Every batch EM estimator records ``loglik_history_``, the objective it maximises at
+each parameter set it visits: the total observed-data log-likelihood (the log-posterior for the
+smoothed ``BernoulliMixture``). The streaming estimators record what can be computed in one
+pass: ``free_energy_history_`` (incremental EM) and ``chunk_loglik_history_`` (online EM).
 """
 
 from sklearn.exceptions import ConvergenceWarning
 
-from . import datasets, gmm, kmeans, missing, plotting, semisupervised
+from . import bernoulli, datasets, gmm, kmeans, missing, plotting, semisupervised, streaming
+from .bernoulli import BernoulliMixture
 from .gmm import GaussianMixture
 from .kmeans import KMeans
 from .missing import MultivariateNormalEM
 from .semisupervised import SemiSupervisedGaussianMixture
+from .streaming import IncrementalGaussianMixture, OnlineGaussianMixture
 
 __all__ = [
+    "BernoulliMixture",
     "ConvergenceWarning",
     "GaussianMixture",
+    "IncrementalGaussianMixture",
     "KMeans",
     "MultivariateNormalEM",
+    "OnlineGaussianMixture",
     "SemiSupervisedGaussianMixture",
+    "bernoulli",
     "datasets",
     "gmm",
     "kmeans",
     "missing",
     "plotting",
     "semisupervised",
+    "streaming",
 ]
 __version__ = "0.1.0"

@@ -125,3 +125,28 @@ def check_parameter_array(value: ArrayLike, name: str, shape: tuple[int, ...]) -
     if not np.isfinite(array).all():
         raise ValueError(f"{name} must be finite; it contains NaN or infinity.")
     return array
+
+
+def check_weights(value: Any, name: str, n_components: int) -> NDArray:
+    """Return mixture weights of shape (n_components,), non-negative and summing to 1, else raise naming ``name``."""
+    weights = check_parameter_array(value, name, (n_components,))
+    if np.any(weights < 0):
+        raise ValueError(f"{name} must be non-negative; got {weights}.")
+    if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} must sum to 1; got a sum of {weights.sum():.6g}.")
+    return weights
+
+
+def check_covariances(value: Any, name: str, covariance_type: str, shape: tuple[int, ...]) -> NDArray:
+    """Return covariances of ``shape``: symmetric positive definite matrices for "full" and
+    "tied", positive variances for "diag" and "spherical"; else raise naming ``name``."""
+    covariances = check_parameter_array(value, name, shape)
+    if covariance_type in ("full", "tied"):
+        matrices = covariances.reshape(-1, shape[-1], shape[-1])
+        if not np.allclose(matrices, np.swapaxes(matrices, 1, 2)):
+            raise ValueError(f"{name} must be symmetric.")
+        if np.any(np.linalg.eigvalsh(matrices)[:, 0] <= 0):
+            raise ValueError(f"{name} must be positive definite.")
+    elif np.any(covariances <= 0):
+        raise ValueError(f"{name} must be positive (they are variances).")
+    return covariances

@@ -12,6 +12,12 @@ EM alternates
   :math:`\Sigma_k = \frac{1}{N_k}\sum_n \gamma_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top + \epsilon I`.
 
 ``e_step`` and ``m_step`` are the pure functions that :class:`GaussianMixture` calls.
+
+For speed, every sum over points is a large matrix product: the E-step projects a block of points
+onto the precision factors of all K components at once (:func:`precision_cholesky`, computed once
+per iteration, right after the M-step), and keeps the log joint component-major, (K, N), so that
+the log-sum-exp over components and the M-step's sums run over long contiguous rows. Blocks of
+rows keep the (K·D × rows) work arrays in the cache instead of an N×K×D temporary.
 Covariances are stored as scikit-learn stores them: (K, D, D) for ``"full"``, (D, D) for
 ``"tied"``, (K, D) for ``"diag"`` and (K,) for ``"spherical"``.
 """
@@ -25,12 +31,12 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import solve_triangular
-from scipy.special import logsumexp
 from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
+    check_covariances,
     check_data,
     check_fitted_data,
     check_n_samples,
@@ -38,6 +44,7 @@ from ._validation import (
     check_parameter_array,
     check_positive_float,
     check_positive_int,
+    check_weights,
 )
 from .kmeans import KMeans, assign_labels, kmeans_plusplus
 
@@ -52,11 +59,16 @@ __all__ = [
     "log_joint",
     "m_step",
     "n_parameters",
+    "precision_cholesky",
 ]
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 INIT_PARAMS = ("kmeans", "k-means++", "random", "random_from_data")
 LOG_2PI = np.log(2.0 * np.pi)
+# Row blocks hold about this many doubles (512 KiB) per work array, so that they stay in the cache.
+BLOCK_ELEMENTS = 1 << 16
+# Below exp(LOG_NEGLIGIBLE) = 1e-300 a responsibility is set to 0 (see _normalise_log_joint).
+LOG_NEGLIGIBLE = np.log(1e-300)
 
 
 class MixtureParameters(NamedTuple):
@@ -111,6 +123,108 @@ def _cholesky(matrix: NDArray, component: str) -> NDArray:
         ) from None
 
 
+def _inverse_cholesky_transpose(covariance: NDArray, component: str) -> NDArray:
+    r""":math:`U = L^{-\top}` for :math:`\Sigma = L L^\top`, by a triangular solve."""
+    L = _cholesky(covariance, component)
+    return solve_triangular(L, np.eye(L.shape[0]), lower=True, check_finite=False).T
+
+
+def precision_cholesky(covariances: ArrayLike, covariance_type: str = "full") -> NDArray:
+    r"""Upper-triangular factors of the precisions, :math:`\Sigma_k^{-1} = U_k U_k^\top`.
+
+    With the Cholesky factor :math:`\Sigma_k = L_k L_k^\top`, :math:`U_k = L_k^{-\top}` (a
+    triangular solve; :math:`\Sigma_k` itself is never inverted). The E-step needs only these:
+
+    .. math::
+
+        (x - \mu_k)^\top \Sigma_k^{-1} (x - \mu_k) = \lVert U_k^\top (x - \mu_k) \rVert^2,
+        \qquad
+        \log\lvert\Sigma_k\rvert = -2 \sum_d \log U_{k,dd}.
+
+    The same convention and shapes as scikit-learn's ``precisions_cholesky_``: for ``"diag"`` and
+    ``"spherical"`` the factor is :math:`1/\sigma`, elementwise.
+
+    Parameters
+    ----------
+    covariances : array-like, shape as given by :func:`covariance_shape`
+    covariance_type : {"full", "tied", "diag", "spherical"}
+
+    Returns
+    -------
+    ndarray
+        (K, D, D) for ``"full"``, (D, D) ``"tied"``, (K, D) ``"diag"``, (K,) ``"spherical"``.
+    """
+    cov = np.asarray(covariances, dtype=float)
+    if covariance_type == "full":
+        return np.stack([_inverse_cholesky_transpose(c, f"component {k}") for k, c in enumerate(cov)])
+    if covariance_type == "tied":
+        return _inverse_cholesky_transpose(cov, "the tied covariance")
+    if np.any(cov <= 0):
+        raise ValueError("a variance is not positive; increase reg_covar or use fewer components.")
+    return 1.0 / np.sqrt(cov)
+
+
+def _log_det_precision_cholesky(factors: NDArray, covariance_type: str, n_features: int) -> NDArray:
+    r""":math:`\log\lvert U_k\rvert = \sum_d \log U_{k,dd} = -\tfrac12 \log\lvert\Sigma_k\rvert`, one per component."""
+    if covariance_type in ("full", "tied"):
+        return np.log(np.diagonal(factors, axis1=-2, axis2=-1)).sum(axis=-1)
+    if covariance_type == "diag":
+        return np.log(factors).sum(axis=1)
+    return n_features * np.log(factors)
+
+
+def _row_blocks(n_samples: int, n_columns: int) -> Iterable[slice]:
+    """Blocks of rows whose (n_columns × rows) work array stays in the CPU cache."""
+    rows = max(1, BLOCK_ELEMENTS // n_columns)
+    return (slice(start, start + rows) for start in range(0, n_samples, rows))
+
+
+def _squared_mahalanobis_cholesky(X: NDArray, means: NDArray, factors: NDArray) -> NDArray:
+    r""":math:`\lVert U_k^\top (x_n - \mu_k) \rVert^2` for every component and point, shape (K, N).
+
+    Stacking the columns of every :math:`U_k` into one (DK × D) matrix :math:`W` (row
+    :math:`(d, k)` is column :math:`d` of :math:`U_k`) turns the K projections of a block of rows
+    into one matrix product, :math:`Y = W X_b^\top - c` with :math:`c_{(d,k)} = (U_k^\top \mu_k)_d`;
+    squaring :math:`Y` and adding its D slabs of shape (K, rows) gives the block's distances. The
+    blocks keep :math:`Y` in the cache.
+    """
+    K, D = means.shape
+    stacked = factors.transpose(2, 0, 1).reshape(D * K, D)
+    projected_means = np.einsum("kd,kde->ek", means, factors).reshape(D * K, 1)
+    out = np.empty((K, X.shape[0]))
+    for block in _row_blocks(X.shape[0], D * K):
+        Y = stacked @ X[block].T
+        Y -= projected_means
+        Y *= Y
+        np.sum(Y.reshape(D, K, -1), axis=0, out=out[:, block])
+    return out
+
+
+def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
+    r""":math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`\lambda_k`, shape (K, N).
+
+    Expanded as :math:`\lambda_k \cdot x_n^2 - 2 (\lambda_k \mu_k) \cdot x_n + \lambda_k \cdot \mu_k^2`:
+    two matrix products.
+    """
+    maha = precisions @ (X * X).T
+    maha -= (2.0 * means * precisions) @ X.T
+    maha += np.sum(means**2 * precisions, axis=1)[:, None]
+    return maha
+
+
+def _log_gaussian_density_kn(X: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
+    r""":math:`\log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` from the precision factors, shape (K, N) (component-major)."""
+    K, D = means.shape
+    if covariance_type in ("full", "tied"):
+        maha = _squared_mahalanobis_cholesky(X, means, np.broadcast_to(factors, (K, D, D)))
+    else:
+        precisions = np.broadcast_to((factors**2).reshape(K, -1), (K, D))
+        maha = _squared_mahalanobis_diagonal(X, means, precisions)
+    maha *= -0.5
+    maha += (_log_det_precision_cholesky(factors, covariance_type, D) - 0.5 * D * LOG_2PI).reshape(-1, 1)
+    return maha
+
+
 def log_gaussian_density(
     X: NDArray, means: NDArray, covariances: NDArray, covariance_type: str = "full"
 ) -> NDArray:
@@ -122,9 +236,11 @@ def log_gaussian_density(
         = -\tfrac12 \left[ D \log 2\pi + \log\lvert\Sigma_k\rvert
           + (x_n - \mu_k)^\top \Sigma_k^{-1} (x_n - \mu_k) \right]
 
-    With :math:`\Sigma_k = L_k L_k^\top` (Cholesky), :math:`\log\lvert\Sigma_k\rvert = 2\sum_d \log L_{k,dd}`
-    and the Mahalanobis term is :math:`\lVert L_k^{-1}(x_n - \mu_k)\rVert^2`, a triangular
-    solve: no matrix is inverted. Diagonal and spherical covariances use matrix products.
+    With the precision factors :math:`\Sigma_k^{-1} = U_k U_k^\top` of :func:`precision_cholesky`,
+    :math:`\log\lvert\Sigma_k\rvert = -2\sum_d \log U_{k,dd}` and the Mahalanobis term is
+    :math:`\lVert U_k^\top(x_n - \mu_k)\rVert^2`: :math:`\Sigma_k` is never inverted. The K components are
+    computed together, as matrix products over blocks of rows; diagonal and spherical covariances
+    use the expansion :math:`\lambda \cdot x^2 - 2 (\lambda\mu) \cdot x + \lambda \cdot \mu^2`.
 
     Parameters
     ----------
@@ -137,32 +253,58 @@ def log_gaussian_density(
     -------
     ndarray of shape (n_samples, n_components)
     """
-    n_samples, n_features = X.shape
-    n_components = means.shape[0]
-    if covariance_type in ("full", "tied"):
-        maha = np.empty((n_samples, n_components))
-        log_det = np.empty(n_components)
-        shared = _cholesky(covariances, "the tied covariance") if covariance_type == "tied" else None
-        for k in range(n_components):  # a loop over components, never over samples
-            L = shared if shared is not None else _cholesky(covariances[k], f"component {k}")
-            z = solve_triangular(L, (X - means[k]).T, lower=True, check_finite=False)
-            maha[:, k] = np.einsum("dn,dn->n", z, z)
-            log_det[k] = 2.0 * np.log(np.diag(L)).sum()
-    else:
-        variances = covariances if covariance_type == "diag" else np.repeat(covariances[:, None], n_features, axis=1)
-        if np.any(variances <= 0):
-            raise ValueError("a variance is not positive; increase reg_covar or use fewer components.")
-        precisions = 1.0 / variances  # (K, D), elementwise: these are scalars, not a matrix inverse
-        maha = (X**2) @ precisions.T - 2.0 * X @ (means * precisions).T + np.sum(means**2 * precisions, axis=1)
-        log_det = np.log(variances).sum(axis=1)
-    return -0.5 * (n_features * LOG_2PI + log_det + maha)
+    factors = precision_cholesky(covariances, covariance_type)
+    return _log_gaussian_density_kn(X, means, factors, covariance_type).T
+
+
+def _log_joint_kn(X: NDArray, weights: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
+    r""":math:`\log \pi_k + \log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` from the precision factors, shape (K, N)."""
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, which the normalisation handles
+        log_weights = np.log(weights)
+    lj = _log_gaussian_density_kn(X, means, factors, covariance_type)
+    lj += log_weights[:, None]
+    return lj
 
 
 def log_joint(X: NDArray, weights: NDArray, means: NDArray, covariances: NDArray, covariance_type: str) -> NDArray:
     r""":math:`\log \pi_k + \log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)`, of shape (n_samples, n_components)."""
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, which logsumexp handles
-        log_weights = np.log(weights)
-    return log_gaussian_density(X, means, covariances, covariance_type) + log_weights
+    factors = precision_cholesky(covariances, covariance_type)
+    return _log_joint_kn(X, weights, means, factors, covariance_type).T
+
+
+def _normalise_log_joint(log_joint_kn: NDArray) -> tuple[NDArray, NDArray]:
+    r"""Responsibilities and :math:`\log p(x_n)` from the (K, N) log joint, by log-sum-exp over components.
+
+    .. math::
+
+        m_n = \max_k \ell_{nk}, \qquad
+        \log p(x_n) = m_n + \log \sum_k e^{\ell_{nk} - m_n}, \qquad
+        \gamma_{nk} = \frac{e^{\ell_{nk} - m_n}}{\sum_j e^{\ell_{nj} - m_n}}
+
+    Every exponent is at most 0 and one of them is 0, so nothing overflows and the sum is at least 1.
+    Terms :math:`e^{\ell_{nk} - m_n} < 10^{-300}` are set to exactly 0. They are below round-off in
+    every sum they enter (:math:`N_k` carries an added :math:`10\,\varepsilon_{\text{mach}}`), and
+    left alone they become subnormal numbers, on which ``exp`` and matrix products run about a
+    hundred times slower.
+    Returns the (K, N) responsibilities and the (N,) log-likelihoods.
+    """
+    top = log_joint_kn.max(axis=0)
+    resp = log_joint_kn - top
+    negligible = resp < LOG_NEGLIGIBLE
+    np.maximum(resp, LOG_NEGLIGIBLE, out=resp)
+    np.exp(resp, out=resp)
+    resp[negligible] = 0.0
+    total = resp.sum(axis=0)
+    resp /= total
+    return resp, top + np.log(total)
+
+
+def _e_step(
+    X: NDArray, weights: NDArray, means: NDArray, factors: NDArray, covariance_type: str
+) -> tuple[NDArray, float]:
+    """:func:`e_step` from the precision factors of :func:`precision_cholesky`."""
+    resp_kn, log_px = _normalise_log_joint(_log_joint_kn(X, weights, means, factors, covariance_type))
+    return resp_kn.T, float(log_px.sum())
 
 
 def e_step(
@@ -175,6 +317,10 @@ def e_step(
         \log p(x_n \mid \theta) = \operatorname{logsumexp}_k \left[ \log\pi_k + \log\mathcal{N}(x_n \mid \mu_k, \Sigma_k) \right],
         \qquad
         \gamma_{nk} = \exp\!\left( \log\pi_k + \log\mathcal{N}(x_n \mid \mu_k, \Sigma_k) - \log p(x_n \mid \theta) \right)
+
+    Internally the log joint is computed component-major, as a (K, N) array, so that the
+    log-sum-exp over components runs over long contiguous rows; the responsibilities are returned
+    as an (N, K) view of it.
 
     Parameters
     ----------
@@ -191,9 +337,24 @@ def e_step(
     log_likelihood : float
         :math:`\sum_n \log p(x_n \mid \theta)`, the total (not per-sample) log-likelihood in nats.
     """
-    lj = log_joint(X, weights, means, covariances, covariance_type)
-    log_px = logsumexp(lj, axis=1)
-    return np.exp(lj - log_px[:, None]), float(log_px.sum())
+    return _e_step(X, weights, means, precision_cholesky(covariances, covariance_type), covariance_type)
+
+
+def _weighted_scatter(X: NDArray, resp_kn: NDArray, means: NDArray) -> NDArray:
+    r""":math:`S_k = \sum_n \gamma_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top`, shape (K, D, D).
+
+    Centred at :math:`\mu_k`, so no raw second moments cancel. Each block of points is transposed
+    once, to (D, rows), so that centring and weighting run along contiguous rows; each component is
+    then one (D × rows)(rows × D) product, with the block in the cache.
+    """
+    K, D = means.shape
+    scatter = np.zeros((K, D, D))
+    for block in _row_blocks(X.shape[0], D):
+        X_block = np.ascontiguousarray(X[block].T)
+        for k in range(K):
+            centred = X_block - means[k][:, None]
+            scatter[k] += (centred * resp_kn[k, block]) @ centred.T
+    return scatter
 
 
 def m_step(
@@ -212,7 +373,8 @@ def m_step(
     ``"diag"`` keeps the diagonal of :math:`\Sigma_k`; ``"spherical"`` its mean. The
     regulariser :math:`\epsilon` (``reg_covar``) keeps every covariance positive definite, and
     a tiny :math:`10\,\varepsilon_{\text{mach}}` added to :math:`N_k` keeps an empty component finite
-    (both as in scikit-learn).
+    (both as in scikit-learn). The sums over points are matrix products with the (K, N)
+    responsibilities.
 
     Parameters
     ----------
@@ -229,22 +391,20 @@ def m_step(
     MixtureParameters
         ``(weights, means, covariances)``.
     """
-    n_samples, n_features = X.shape
-    Nk = responsibilities.sum(axis=0) + 10 * np.finfo(float).eps
+    n_features = X.shape[1]
+    resp_kn = np.ascontiguousarray(np.asarray(responsibilities).T)  # a view when it came from e_step
+    Nk = resp_kn.sum(axis=1) + 10 * np.finfo(float).eps
     weights = Nk / Nk.sum()
-    means = responsibilities.T @ X / Nk[:, None]
+    means = resp_kn @ X / Nk[:, None]
     if covariance_type == "full":
-        covariances = np.empty((means.shape[0], n_features, n_features))
-        for k in range(means.shape[0]):
-            centred = X - means[k]
-            covariances[k] = (responsibilities[:, k] * centred.T) @ centred / Nk[k]
-            covariances[k].flat[:: n_features + 1] += reg_covar
+        covariances = _weighted_scatter(X, resp_kn, means) / Nk[:, None, None]
+        covariances += reg_covar * np.eye(n_features)
     elif covariance_type == "tied":
-        row_weights = responsibilities.sum(axis=1)  # 1 in plain EM; not when rows are weighted
+        row_weights = resp_kn.sum(axis=0)  # 1 in plain EM; not when rows are weighted
         covariances = ((X.T * row_weights) @ X - (Nk * means.T) @ means) / Nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        second_moments = responsibilities.T @ (X * X) / Nk[:, None]
+        second_moments = resp_kn @ (X * X) / Nk[:, None]
         covariances = np.maximum(second_moments - means**2, 0.0) + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
@@ -342,13 +502,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_positive_int(self.n_init, "n_init")
         check_n_samples(X, K)
         return {
-            "weights": None if self.weights_init is None else _check_weights(self.weights_init, "weights_init", K),
+            "weights": None if self.weights_init is None else check_weights(self.weights_init, "weights_init", K),
             "means": None
             if self.means_init is None
             else check_parameter_array(self.means_init, "means_init", (K, X.shape[1])),
             "covariances": None
             if self.covariances_init is None
-            else _check_covariances(self.covariances_init, "covariances_init", self.covariance_type, K, X.shape[1]),
+            else check_covariances(
+                self.covariances_init, "covariances_init", self.covariance_type,
+                covariance_shape(self.covariance_type, K, X.shape[1]),
+            ),
         }
 
     # -------------------------------------------------------------------- fit
@@ -425,13 +588,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return resp
 
     def _em(self, X: NDArray, params: MixtureParameters) -> tuple[MixtureParameters, NDArray, bool]:
-        """EM from θ₀ = ``params``: (final parameters, log-likelihood history, converged)."""
+        """EM from θ₀ = ``params``: (final parameters, log-likelihood history, converged).
+
+        Each iteration factorises the new covariances once, right after the M-step; the E-step
+        works from those precision factors (:func:`precision_cholesky`).
+        """
         resp, loglik = e_step(X, *params, self.covariance_type)
         history = [loglik]
         converged = False
         for _ in range(self.max_iter):
             params = m_step(X, resp, self.covariance_type, self.reg_covar)
-            resp, loglik = e_step(X, *params, self.covariance_type)
+            factors = precision_cholesky(params.covariances, self.covariance_type)
+            resp, loglik = _e_step(X, params.weights, params.means, factors, self.covariance_type)
             history.append(loglik)
             if abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
                 converged = True
@@ -448,7 +616,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def score_samples(self, X: ArrayLike) -> NDArray:
         r""":math:`\log p(x_n \mid \theta)` for each row of ``X``."""
-        return logsumexp(log_joint(self._checked(X), *self._params, self.covariance_type), axis=1)
+        weights, means, covariances = self._params
+        factors = precision_cholesky(covariances, self.covariance_type)
+        return _normalise_log_joint(_log_joint_kn(self._checked(X), weights, means, factors, self.covariance_type))[1]
 
     def score(self, X: ArrayLike, y: Any = None) -> float:
         """The mean log-likelihood per sample (as scikit-learn's ``score``)."""
@@ -493,28 +663,3 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         noise = rng.standard_normal((n_samples, self.n_features_in_))
         X = self.means_[z] + np.einsum("nij,nj->ni", factors[z], noise)
         return X, z
-
-
-def _check_weights(value: ArrayLike, name: str, n_components: int) -> NDArray:
-    weights = check_parameter_array(value, name, (n_components,))
-    if np.any(weights < 0):
-        raise ValueError(f"{name} must be non-negative; got {weights}.")
-    if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-6):
-        raise ValueError(f"{name} must sum to 1; got a sum of {weights.sum():.6g}.")
-    return weights
-
-
-def _check_covariances(
-    value: ArrayLike, name: str, covariance_type: str, n_components: int, n_features: int
-) -> NDArray:
-    shape = covariance_shape(covariance_type, n_components, n_features)
-    covariances = check_parameter_array(value, name, shape)
-    if covariance_type in ("full", "tied"):
-        matrices = covariances.reshape(-1, n_features, n_features)
-        if not np.allclose(matrices, np.swapaxes(matrices, 1, 2)):
-            raise ValueError(f"{name} must be symmetric.")
-        if np.any(np.linalg.eigvalsh(matrices)[:, 0] <= 0):
-            raise ValueError(f"{name} must be positive definite.")
-    elif np.any(covariances <= 0):
-        raise ValueError(f"{name} must be positive (they are variances).")
-    return covariances

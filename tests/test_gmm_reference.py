@@ -11,12 +11,13 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 import emlib
-from emlib.gmm import covariance_shape, e_step, m_step
+from emlib.gmm import covariance_shape, e_step, log_gaussian_density, log_joint, m_step, precision_cholesky
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 N_ITER = 25
@@ -249,3 +250,73 @@ def test_sample_draws_from_the_fitted_mixture(faithful, covariance_type):
 def test_bic_prefers_the_true_number_of_components(blobs):
     bics = [emlib.GaussianMixture(k, random_state=0, n_init=2).fit(blobs).bic(blobs) for k in range(1, 6)]
     assert int(np.argmin(bics)) + 1 == 3
+
+
+# ------------------------------------------------- the batched, blocked kernels
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_precision_cholesky_equals_scikit_learn_and_inverts_the_covariance(faithful, covariance_type):
+    """The factors U_k satisfy U_k U_k^T = Σ_k^{-1}, are upper triangular, and equal scikit-learn's."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = SkGaussianMixture(3, covariance_type=covariance_type, max_iter=5, random_state=0).fit(faithful)
+    factors = precision_cholesky(theirs.covariances_, covariance_type)
+    np.testing.assert_allclose(factors, theirs.precisions_cholesky_, rtol=1e-10)
+    full = full_covariances(theirs.covariances_, covariance_type, 3, 2)
+    U = full_covariances(factors, covariance_type, 3, 2)  # the factors have the covariances' shapes
+    np.testing.assert_allclose(U @ np.swapaxes(U, 1, 2), np.linalg.inv(full), rtol=1e-10)
+    np.testing.assert_array_equal(np.tril(U, -1), 0.0)
+
+
+def test_precision_cholesky_names_the_component_that_is_not_positive_definite():
+    covariances = np.stack([np.eye(2), np.array([[1.0, 2.0], [2.0, 1.0]])])
+    with pytest.raises(ValueError, match="component 1 is not positive definite"):
+        precision_cholesky(covariances, "full")
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_log_density_in_blocks_of_rows_matches_scipy(blobs, covariance_type, monkeypatch):
+    """Blocks of 7 rows (600 = 85 x 7 + 5, an uneven last block) give SciPy's densities."""
+    monkeypatch.setattr(emlib.gmm, "BLOCK_ELEMENTS", 7 * 3 * 3)  # K·D = 9 columns per row in the E-step
+    weights, means, covariances = start_values(blobs, 3, covariance_type, seed=4)
+    full = full_covariances(covariances, covariance_type, 3, 3)
+    expected = np.column_stack([multivariate_normal(m, c).logpdf(blobs) for m, c in zip(means, full, strict=True)])
+    np.testing.assert_allclose(log_gaussian_density(blobs, means, covariances, covariance_type), expected, rtol=1e-12)
+    np.testing.assert_allclose(log_joint(blobs, weights, means, covariances, covariance_type), expected + np.log(weights), rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_m_step_in_blocks_of_rows_is_the_weighted_mle(blobs, covariance_type, monkeypatch):
+    """Blocks of 7 rows in the scatter sums give NumPy's weighted covariances."""
+    monkeypatch.setattr(emlib.gmm, "BLOCK_ELEMENTS", 7 * 3)  # D = 3 columns per row in the M-step
+    resp = np.random.default_rng(8).dirichlet(np.ones(3), size=len(blobs))
+    weighted = np.stack([np.cov(blobs, rowvar=False, aweights=r, bias=True) for r in resp.T])
+    covariances = m_step(blobs, resp, covariance_type, 0.0).covariances
+    expected = {
+        "full": weighted,
+        "tied": np.einsum("k,kij->ij", resp.mean(axis=0), weighted),
+        "diag": np.diagonal(weighted, axis1=1, axis2=2),
+        "spherical": np.diagonal(weighted, axis1=1, axis2=2).mean(axis=1),
+    }[covariance_type]
+    np.testing.assert_allclose(covariances, expected, rtol=1e-10)
+
+
+def test_m_step_accepts_responsibilities_in_either_memory_order(blobs):
+    """e_step returns an (N, K) view of a (K, N) array; a C-ordered copy gives the same M-step."""
+    resp, _ = e_step(blobs, *start_values(blobs, 3, "full", seed=6))
+    assert resp.flags.f_contiguous
+    for a, b in zip(m_step(blobs, resp), m_step(blobs, np.ascontiguousarray(resp)), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_negligible_responsibilities_are_exactly_zero_and_change_nothing():
+    """At distance sqrt(1400) a component's relative density is exp(-700) ≈ 1e-304, below 1e-300:
+    stored as exactly 0, with the log-likelihood and the other responsibilities as SciPy gives them."""
+    far = np.sqrt(1400.0)
+    X = np.array([[0.0], [far / 2], [far]])
+    weights, means, covariances = np.array([0.5, 0.5]), np.array([[0.0], [far]]), np.ones((2, 1, 1))
+    resp, loglik = e_step(X, weights, means, covariances)
+    log_joint_ref = np.column_stack([np.log(0.5) + multivariate_normal(m, 1.0).logpdf(X[:, 0]) for m in (0.0, far)])
+    resp_ref = np.exp(log_joint_ref - logsumexp(log_joint_ref, axis=1, keepdims=True))
+    assert 0.0 < resp_ref[0, 1] < 1e-300 and resp[0, 1] == 0.0 and resp[2, 0] == 0.0
+    np.testing.assert_allclose(resp, resp_ref, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(loglik, logsumexp(log_joint_ref, axis=1).sum(), rtol=1e-14)
