@@ -49,6 +49,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from ._mixture import MixtureScores
 from ._validation import (
     check_data,
     check_n_features,
@@ -197,7 +198,7 @@ def log_prior(means: NDArray, alpha: float) -> float:
     return float(alpha * (np.log(means) + np.log1p(-means)).sum() - means.size * betaln(alpha + 1.0, alpha + 1.0))
 
 
-class BernoulliMixture(DensityMixin, BaseEstimator):
+class BernoulliMixture(MixtureScores, DensityMixin, BaseEstimator):
     r"""A mixture of multivariate Bernoulli distributions fitted by EM, with scikit-learn's interface.
 
     Parameters
@@ -362,30 +363,12 @@ class BernoulliMixture(DensityMixin, BaseEstimator):
         r""":math:`\log p(x_n \mid \theta)` for each row of ``X`` (the likelihood, without the prior)."""
         return logsumexp(log_joint(self._checked(X), self.weights_, self.means_), axis=1)
 
-    def score(self, X: ArrayLike, y: Any = None) -> float:
-        """The mean log-likelihood per sample (as scikit-learn's ``score``)."""
-        return float(self.score_samples(X).mean())
-
     def predict_proba(self, X: ArrayLike) -> NDArray:
         r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, \theta)`."""
         return e_step(self._checked(X), self.weights_, self.means_)[0]
 
-    def predict(self, X: ArrayLike) -> NDArray[np.intp]:
-        """The most responsible component of each row (the hard assignment)."""
-        return np.argmax(self.predict_proba(X), axis=1)
-
     def _n_parameters(self) -> int:
         return n_parameters(self.n_components, self.n_features_in_)
-
-    def bic(self, X: ArrayLike) -> float:
-        r"""Bayesian information criterion :math:`-2 \log L + p \log N` (lower is better)."""
-        X = self._checked(X)
-        return -2.0 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
-
-    def aic(self, X: ArrayLike) -> float:
-        r"""Akaike information criterion :math:`-2 \log L + 2p` (lower is better)."""
-        X = self._checked(X)
-        return -2.0 * self.score(X) * X.shape[0] + 2.0 * self._n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[NDArray, NDArray[np.intp]]:
         """Draw ``n_samples`` rows by ancestral sampling: z ~ Cat(π), then x_d ~ Bernoulli(μ_zd) independently.

@@ -35,6 +35,7 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
+from ._mixture import MixtureScores
 from ._validation import (
     check_covariances,
     check_data,
@@ -411,7 +412,7 @@ def m_step(
     return MixtureParameters(weights, means, covariances)
 
 
-class GaussianMixture(DensityMixin, BaseEstimator):
+class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
     r"""A Gaussian mixture fitted by EM, with scikit-learn's interface.
 
     Parameters
@@ -620,30 +621,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         factors = precision_cholesky(covariances, self.covariance_type)
         return _normalise_log_joint(_log_joint_kn(self._checked(X), weights, means, factors, self.covariance_type))[1]
 
-    def score(self, X: ArrayLike, y: Any = None) -> float:
-        """The mean log-likelihood per sample (as scikit-learn's ``score``)."""
-        return float(self.score_samples(X).mean())
-
     def predict_proba(self, X: ArrayLike) -> NDArray:
         r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, \theta)`."""
         return e_step(self._checked(X), *self._params, self.covariance_type)[0]
 
-    def predict(self, X: ArrayLike) -> NDArray[np.intp]:
-        """The most responsible component of each row (the hard assignment)."""
-        return np.argmax(self.predict_proba(X), axis=1)
-
     def _n_parameters(self) -> int:
         return n_parameters(self.covariance_type, self.n_components, self.n_features_in_)
-
-    def bic(self, X: ArrayLike) -> float:
-        r"""Bayesian information criterion :math:`-2 \log L + p \log N` (lower is better)."""
-        X = self._checked(X)
-        return -2.0 * self.score(X) * X.shape[0] + self._n_parameters() * np.log(X.shape[0])
-
-    def aic(self, X: ArrayLike) -> float:
-        r"""Akaike information criterion :math:`-2 \log L + 2p` (lower is better)."""
-        X = self._checked(X)
-        return -2.0 * self.score(X) * X.shape[0] + 2.0 * self._n_parameters()
 
     def sample(self, n_samples: int = 1) -> tuple[NDArray, NDArray[np.intp]]:
         """Draw ``n_samples`` points by ancestral sampling: first z ~ Cat(π), then x ~ N(μ_z, Σ_z).
