@@ -32,7 +32,7 @@ $(MATHJAX):  ## MathJax 3 from the npm registry, served by the site itself (no C
 	cp -r .mathjax/node_modules/mathjax/es5 .mathjax/static/mathjax
 
 book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are errors)
-	$(BIN)/jupyter-book build -W -n --keep-going .
+	$(BIN)/jupyter-book build --all -W -n --keep-going .  # --all: an incremental build can leave the bibliography without new citations
 	@echo "Site built: open _build/html/index.html, or run 'make serve'."
 
 test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
