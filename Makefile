@@ -12,7 +12,7 @@ PORT    ?= 8000
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help install book test unit notebooks site-test serve lab execute assignments grade pins bench clean
+.PHONY: help install mathjax book test unit notebooks site-test serve lab execute assignments grade pins bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,7 +26,9 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	touch $@
 
-$(MATHJAX):  ## MathJax 3 from the npm registry, served by the site itself (no CDN)
+mathjax: $(MATHJAX)  ## MathJax 3 from the npm registry, served by the site itself (no CDN)
+
+$(MATHJAX):
 	rm -rf .mathjax && mkdir -p .mathjax/static
 	npm install --silent --no-audit --no-fund --prefix .mathjax mathjax@$(MATHJAX_VERSION)
 	cp -r .mathjax/node_modules/mathjax/es5 .mathjax/static/mathjax
