@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+from scipy.sparse import issparse
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -30,12 +31,14 @@ def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDA
     Raises
     ------
     TypeError
-        If ``X`` does not hold real numbers (strings, objects, complex numbers).
+        If ``X`` does not hold real numbers (strings, objects, complex numbers) or is a sparse matrix.
     ValueError
         If ``X`` is not 2-D, is empty, or holds NaN (unless allowed) or ±inf.
     """
     if isinstance(X, str | bytes):
         raise TypeError(f"{name} must be a 2-D array of real numbers; got a string.")
+    if issparse(X):
+        raise TypeError(f"{name} is a sparse matrix, but emlib needs a dense array; convert it with .toarray().")
     try:
         array = np.asarray(X)
     except Exception as exc:  # ragged nested lists, for example
@@ -43,19 +46,21 @@ def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDA
     if array.dtype.kind == "O":
         try:
             array = array.astype(np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name} must contain real numbers; got objects that are not numbers.") from None
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must contain real numbers; got objects that are not numbers ({exc}).") from None
     if array.dtype.kind == "c":
         raise TypeError(f"{name} must contain real numbers; got complex dtype {array.dtype}.")
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must contain real numbers; got dtype {array.dtype}.")
     if array.ndim != 2:
+        hint = " Reshape your data: .reshape(-1, 1) for a single feature, .reshape(1, -1) for a single sample."
         raise ValueError(
             f"{name} must be a 2-D array of shape (n_samples, n_features); got {array.ndim}-D "
-            f"with shape {array.shape}. Reshape 1-D data with {name}.reshape(-1, 1)."
+            f"with shape {array.shape}.{hint if array.ndim < 2 else ''}"
         )
-    if array.shape[0] == 0 or array.shape[1] == 0:
-        raise ValueError(f"{name} is empty: shape {array.shape}; it needs at least one sample and one feature.")
+    for axis, what in enumerate(("sample", "feature")):
+        if array.shape[axis] == 0:
+            raise ValueError(f"{name} is empty: 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required.")
     array = array.astype(np.float64, copy=False)
     if np.isinf(array).any():
         raise ValueError(f"{name} contains infinity; every entry must be finite.")
@@ -73,17 +78,17 @@ def check_n_samples(X: NDArray, n_components: int, parameter: str = "n_component
         )
 
 
-def check_n_features(X: NDArray, n_features: int, name: str = "X") -> None:
-    """Raise ``ValueError`` if ``X`` does not have the ``n_features`` seen in ``fit``."""
+def check_n_features(X: NDArray, n_features: int, estimator: str = "the estimator", name: str = "X") -> None:
+    """Raise ``ValueError`` if ``X`` does not have the ``n_features`` seen in ``fit`` (scikit-learn's wording)."""
     if X.shape[1] != n_features:
-        raise ValueError(f"{name} has {X.shape[1]} features, but the estimator was fitted with {n_features}.")
+        raise ValueError(f"{name} has {X.shape[1]} features, but {estimator} is expecting {n_features} features as input.")
 
 
 def check_fitted_data(estimator: Any, X: ArrayLike, *, allow_nan: bool = False) -> NDArray[np.float64]:
     """For ``predict`` and friends: the estimator is fitted, and ``X`` is valid data of its width."""
     check_is_fitted(estimator)
     X = check_data(X, allow_nan=allow_nan)
-    check_n_features(X, estimator.n_features_in_)
+    check_n_features(X, estimator.n_features_in_, type(estimator).__name__)
     return X
 
 

@@ -356,7 +356,7 @@ class BernoulliMixture(MixtureScores, DensityMixin, BaseEstimator):
     def _checked(self, X: ArrayLike) -> NDArray:
         check_is_fitted(self)
         X = check_binary(X)
-        check_n_features(X, self.n_features_in_)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
         return X
 
     def score_samples(self, X: ArrayLike) -> NDArray:

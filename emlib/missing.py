@@ -22,7 +22,7 @@ with matrix operations over all rows of a pattern at once.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,6 +31,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 
 from ._validation import check_data, check_fitted_data, check_positive_float, check_positive_int
+
+if TYPE_CHECKING:  # only for the annotation: Tags is new in scikit-learn 1.6
+    from sklearn.utils import Tags
 
 __all__ = ["MultivariateNormalEM", "conditional_normal", "observed_loglik"]
 
@@ -146,6 +149,12 @@ class MultivariateNormalEM(BaseEstimator):
         self.max_iter = max_iter
         self.reg_covar = reg_covar
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's estimator tags: NaN is allowed in ``X`` (it marks a missing entry)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X: ArrayLike, y: Any = None) -> MultivariateNormalEM:
         """Fit the mean and covariance by EM. NaN entries are missing.
 
@@ -171,7 +180,9 @@ class MultivariateNormalEM(BaseEstimator):
             )
             X = X[~empty_rows]
         if X.shape[0] < 2:
-            raise ValueError(f"X needs at least 2 rows with an observed value to estimate a covariance; got {X.shape[0]}.")
+            raise ValueError(
+                f"X needs at least 2 rows with an observed value to estimate a covariance; got n_samples={X.shape[0]}."
+            )
 
         mean = np.nanmean(X, axis=0)
         covariance = np.diag(np.nanvar(X, axis=0)) + self.reg_covar * np.eye(X.shape[1])

@@ -16,7 +16,7 @@ are multiplied by :math:`\lambda`, which scales their sufficient statistics.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -24,6 +24,9 @@ from scipy.special import logsumexp
 
 from ._validation import check_data, check_positive_float
 from .gmm import GaussianMixture, MixtureParameters, e_step, log_joint, m_step
+
+if TYPE_CHECKING:  # only for the annotation: Tags is new in scikit-learn 1.6
+    from sklearn.utils import Tags
 
 __all__ = ["SemiSupervisedGaussianMixture", "weighted_loglik"]
 
@@ -92,9 +95,18 @@ class SemiSupervisedGaussianMixture(GaussianMixture):
         )
         self.unlabeled_weight = unlabeled_weight
 
+    def __sklearn_tags__(self) -> Tags:
+        """scikit-learn's estimator tags: ``fit`` requires ``y`` (-1 for the unlabelled rows)."""
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
     def _check_labels(self, y: Any, n_samples: int) -> NDArray[np.intp]:
         if y is None:
-            raise ValueError("y is required: pass -1 for every unlabelled row (use GaussianMixture if none is labelled).")
+            raise ValueError(
+                f"y is required: {type(self).__name__} requires y to be passed, but the target y is None; pass -1 "
+                "for every unlabelled row (use GaussianMixture if none is labelled)."
+            )
         labels = np.asarray(y)
         if labels.shape != (n_samples,):
             raise ValueError(f"y must have shape ({n_samples},), one label per row of X; got {labels.shape}.")

@@ -102,7 +102,8 @@ def test_unfitted_estimator_refuses_to_predict(make):
 @pytest.mark.parametrize("make", [lambda: GM(2, random_state=0), lambda: KM(2, random_state=0)])
 def test_predict_checks_the_number_of_features(make):
     fitted = make().fit(GOOD)
-    with pytest.raises(ValueError, match="X has 3 features, but the estimator was fitted with 2"):
+    expected = f"X has 3 features, but {type(fitted).__name__} is expecting 2 features as input"
+    with pytest.raises(ValueError, match=expected):
         fitted.predict(np.zeros((4, 3)))
 
 
