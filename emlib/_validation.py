@@ -101,6 +101,19 @@ def check_positive_int(value: Any, name: str) -> int:
     return int(value)
 
 
+def check_random_state(value: Any, name: str = "random_state") -> np.random.Generator:
+    """Return ``np.random.default_rng(value)``, else raise naming ``name`` (not from inside NumPy's seeding)."""
+    expected = f"{name} must be None, an integer >= 0 or a numpy.random.Generator"
+    if isinstance(value, bool):
+        raise TypeError(f"{expected}; got {value!r}.")
+    try:
+        return np.random.default_rng(value)
+    except TypeError:
+        raise TypeError(f"{expected}; got {value!r} of type {type(value).__name__}.") from None
+    except ValueError:
+        raise ValueError(f"{expected}; got {value!r}.") from None
+
+
 def check_positive_float(value: Any, name: str, *, allow_zero: bool = False) -> float:
     """Return ``value`` if it is a real number > 0 (or >= 0), else raise naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -121,7 +134,10 @@ def check_option(value: Any, name: str, allowed: Collection[str]) -> str:
 
 def check_parameter_array(value: ArrayLike, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
     """Return ``value`` as a finite float array of exactly ``shape``, else raise naming ``name``."""
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # ragged nested lists, for example
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name} must contain real numbers; got dtype {array.dtype}.")
     if array.shape != shape:

@@ -58,6 +58,7 @@ from ._validation import (
     check_parameter_array,
     check_positive_float,
     check_positive_int,
+    check_random_state,
     check_weights,
 )
 from .kmeans import KMeans
@@ -302,7 +303,7 @@ class BernoulliMixture(MixtureScores, DensityMixin, BaseEstimator):
         """
         X = check_binary(X)
         given = self._check_parameters(X)
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         runs = (self._em(X, self._initial_parameters(X, given, rng)) for _ in range(self.n_init))
         params, history, converged = max(runs, key=lambda run: run[1][-1])
         if not converged:
@@ -382,7 +383,7 @@ class BernoulliMixture(MixtureScores, DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, "n_samples")
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         z = rng.choice(self.n_components, size=n_samples, p=self.weights_)
         X = (rng.uniform(size=(n_samples, self.n_features_in_)) < self.means_[z]).astype(np.float64)
         return X, z

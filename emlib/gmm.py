@@ -45,6 +45,7 @@ from ._validation import (
     check_parameter_array,
     check_positive_float,
     check_positive_int,
+    check_random_state,
     check_weights,
 )
 from .kmeans import KMeans, assign_labels, kmeans_plusplus
@@ -204,13 +205,11 @@ def _squared_mahalanobis_cholesky(X: NDArray, means: NDArray, factors: NDArray) 
 def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
     r""":math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`\lambda_k`, shape (K, N).
 
-    Expanded as :math:`\lambda_k \cdot x_n^2 - 2 (\lambda_k \mu_k) \cdot x_n + \lambda_k \cdot \mu_k^2`:
-    two matrix products.
+    One matrix-vector product per component, of the squared deviations from its mean. (The expansion
+    :math:`\lambda_k \cdot x_n^2 - 2 (\lambda_k \mu_k) \cdot x_n + \lambda_k \cdot \mu_k^2` would
+    cancel catastrophically for data far from the origin compared with their spread.)
     """
-    maha = precisions @ (X * X).T
-    maha -= (2.0 * means * precisions) @ X.T
-    maha += np.sum(means**2 * precisions, axis=1)[:, None]
-    return maha
+    return np.stack([((X - mean) ** 2) @ precision for mean, precision in zip(means, precisions, strict=True)])
 
 
 def _log_gaussian_density_kn(X: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
@@ -401,12 +400,11 @@ def m_step(
         covariances = _weighted_scatter(X, resp_kn, means) / Nk[:, None, None]
         covariances += reg_covar * np.eye(n_features)
     elif covariance_type == "tied":
-        row_weights = resp_kn.sum(axis=0)  # 1 in plain EM; not when rows are weighted
-        covariances = ((X.T * row_weights) @ X - (Nk * means.T) @ means) / Nk.sum()
+        covariances = _weighted_scatter(X, resp_kn, means).sum(axis=0) / Nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        second_moments = resp_kn @ (X * X) / Nk[:, None]
-        covariances = np.maximum(second_moments - means**2, 0.0) + reg_covar
+        scatter = np.stack([resp_kn[k] @ (X - means[k]) ** 2 for k in range(means.shape[0])])
+        covariances = scatter / Nk[:, None] + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
     return MixtureParameters(weights, means, covariances)
@@ -530,7 +528,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         """
         X = check_data(X)
         given = self._check_parameters(X)
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         runs = (self._em(X, self._initial_parameters(X, given, rng)) for _ in range(self.n_init))
         return self._keep_best(X, runs)
 
@@ -617,9 +615,10 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
 
     def score_samples(self, X: ArrayLike) -> NDArray:
         r""":math:`\log p(x_n \mid \theta)` for each row of ``X``."""
+        X = self._checked(X)
         weights, means, covariances = self._params
         factors = precision_cholesky(covariances, self.covariance_type)
-        return _normalise_log_joint(_log_joint_kn(self._checked(X), weights, means, factors, self.covariance_type))[1]
+        return _normalise_log_joint(_log_joint_kn(X, weights, means, factors, self.covariance_type))[1]
 
     def predict_proba(self, X: ArrayLike) -> NDArray:
         r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, \theta)`."""
@@ -639,7 +638,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         n_samples = check_positive_int(n_samples, "n_samples")
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         z = rng.choice(self.n_components, size=n_samples, p=self.weights_)
         covariances = full_covariances(self.covariances_, self.covariance_type, self.n_components, self.n_features_in_)
         factors = np.linalg.cholesky(covariances)

@@ -29,6 +29,7 @@ from ._validation import (
     check_parameter_array,
     check_positive_float,
     check_positive_int,
+    check_random_state,
 )
 
 __all__ = ["KMeans", "assign_labels", "kmeans_plusplus", "squared_distances", "update_centers"]
@@ -39,7 +40,9 @@ def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
 
     .. math:: d_{nk} = \lVert x_n \rVert^2 - 2\, x_n^\top \mu_k + \lVert \mu_k \rVert^2
 
-    computed with one matrix product; round-off negatives are clipped to 0.
+    computed with one matrix product; round-off negatives are clipped to 0. Both ``X`` and the
+    centres are first shifted by the mean of the centres (distances do not change), so that the
+    three terms do not cancel when the data lie far from the origin compared with their spread.
 
     Parameters
     ----------
@@ -50,6 +53,8 @@ def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
     -------
     ndarray of shape (n_samples, n_clusters)
     """
+    shift = centers.mean(axis=0)
+    X, centers = X - shift, centers - shift
     d2 = np.einsum("nd,nd->n", X, X)[:, None] - 2.0 * X @ centers.T + np.einsum("kd,kd->k", centers, centers)
     return np.maximum(d2, 0.0)
 
@@ -211,7 +216,7 @@ class KMeans(ClusterMixin, BaseEstimator):
         """
         X = check_data(X)
         n_init, given = self._check_parameters(X)
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         best = None
         for _ in range(n_init):
             centers = given if given is not None else self._initial_centers(X, rng)

@@ -108,14 +108,22 @@ def observed_loglik(X: NDArray, mean: NDArray, covariance: NDArray) -> float:
     return float(total)
 
 
+def _standardised_change(mean: NDArray, covariance: NDArray, new_mean: NDArray, new_covariance: NDArray) -> float:
+    r""":math:`\max\big(\max_d |\Delta\mu_d| / \sigma_d,\; \max_{d,e} |\Delta\Sigma_{de}| / \sigma_d \sigma_e\big)`, with
+    :math:`\sigma_d = \sqrt{\Sigma_{dd}}` of the new covariance: the same for data translated or rescaled."""
+    sd = np.sqrt(np.diag(new_covariance))
+    return float(max(np.max(np.abs(new_mean - mean) / sd), np.max(np.abs(new_covariance - covariance) / np.outer(sd, sd))))
+
+
 class MultivariateNormalEM(BaseEstimator):
     r"""Maximum-likelihood mean and covariance of a multivariate normal from data with missing entries.
 
     Parameters
     ----------
     tol : float, default=1e-8
-        Stop when no entry of the mean or covariance changes by more than ``tol`` times
-        (1 + the largest entry) in one iteration. A rule on the parameters rather than on the
+        Stop when no entry of the mean or covariance changes by more than ``tol`` in standardised
+        units (:math:`|\Delta\mu_d| / \sigma_d` and :math:`|\Delta\Sigma_{de}| / \sigma_d\sigma_e`) in one
+        iteration, a rule unchanged by translating or rescaling the data. A rule on the parameters rather than on the
         log-likelihood, because the log-likelihood is flat at its maximum: a change below
         ``tol`` there leaves the parameters only about ``sqrt(tol)`` from the MLE.
     max_iter : int, default=1000
@@ -189,11 +197,10 @@ class MultivariateNormalEM(BaseEstimator):
         history = [observed_loglik(X, mean, covariance)]
         converged = False
         for _ in range(self.max_iter):
-            previous = np.concatenate([mean, covariance.ravel()])
+            previous = mean, covariance
             mean, covariance = self._m_step(*self._e_step(X, mean, covariance))
             history.append(observed_loglik(X, mean, covariance))
-            change = np.max(np.abs(np.concatenate([mean, covariance.ravel()]) - previous))
-            if change <= self.tol * (1.0 + np.max(np.abs(previous))):
+            if _standardised_change(*previous, mean, covariance) <= self.tol:
                 converged = True
                 break
         if not converged:
@@ -210,24 +217,28 @@ class MultivariateNormalEM(BaseEstimator):
         return self
 
     @staticmethod
-    def _e_step(X: NDArray, mean: NDArray, covariance: NDArray) -> tuple[NDArray, NDArray, int]:
-        r"""Expected sufficient statistics :math:`\sum_n \mathbb{E}[x_n]` and :math:`\sum_n \mathbb{E}[x_n x_n^\top]`."""
+    def _e_step(X: NDArray, mean: NDArray, covariance: NDArray) -> tuple[NDArray, NDArray]:
+        r"""The expectations :math:`\hat x_n = \mathbb{E}[x_n]` (rows of ``X`` with conditional means filled
+        in) and :math:`\sum_n C_n`, the summed conditional covariances of the missing blocks."""
         filled = X.copy()
-        second = np.zeros((X.shape[1], X.shape[1]))
+        conditional = np.zeros((X.shape[1], X.shape[1]))
         for missing, rows in _patterns(np.isnan(X)):
             if not missing.any():
                 continue
             observed = ~missing
             cond_mean, cond_cov = conditional_normal(X[np.ix_(rows, observed)], mean, covariance, observed)
             filled[np.ix_(rows, missing)] = cond_mean
-            second[np.ix_(missing, missing)] += rows.size * cond_cov
-        second += filled.T @ filled
-        return filled.sum(axis=0), second, X.shape[0]
+            conditional[np.ix_(missing, missing)] += rows.size * cond_cov
+        return filled, conditional
 
-    def _m_step(self, first: NDArray, second: NDArray, n: int) -> tuple[NDArray, NDArray]:
-        r""":math:`\mu = T_1 / N`, :math:`\Sigma = T_2 / N - \mu\mu^\top` (+ ``reg_covar`` on the diagonal)."""
-        mean = first / n
-        covariance = second / n - np.outer(mean, mean)
+    def _m_step(self, filled: NDArray, conditional: NDArray) -> tuple[NDArray, NDArray]:
+        r""":math:`\mu = \frac1N \sum_n \hat x_n`, :math:`\Sigma = \frac1N \sum_n \big[(\hat x_n - \mu)(\hat x_n - \mu)^\top + C_n\big]`
+        (+ ``reg_covar`` on the diagonal): :math:`\frac1N \sum_n \mathbb{E}[x_n x_n^\top] - \mu\mu^\top`, centred so
+        that nothing cancels when the data lie far from the origin."""
+        n = filled.shape[0]
+        mean = filled.mean(axis=0)
+        centred = filled - mean
+        covariance = (centred.T @ centred + conditional) / n
         covariance = (covariance + covariance.T) / 2.0 + self.reg_covar * np.eye(mean.size)
         return mean, covariance
 

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import logsumexp
 
-from ._validation import check_data, check_positive_float
+from ._validation import check_data, check_positive_float, check_random_state
 from .gmm import GaussianMixture, MixtureParameters, e_step, log_joint, m_step
 
 if TYPE_CHECKING:  # only for the annotation: Tags is new in scikit-learn 1.6
@@ -110,15 +110,16 @@ class SemiSupervisedGaussianMixture(GaussianMixture):
         labels = np.asarray(y)
         if labels.shape != (n_samples,):
             raise ValueError(f"y must have shape ({n_samples},), one label per row of X; got {labels.shape}.")
-        if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
-            labels = labels.astype(np.intp)
-        if labels.dtype.kind not in "iu":
+        integral = labels.dtype.kind in "iu" or (
+            labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels))
+        )
+        if not integral:
             raise TypeError(f"y must hold integer labels (-1 for unlabelled); got dtype {labels.dtype}.")
-        labels = labels.astype(np.intp)
         K = self.n_components
-        outside = np.unique(labels[(labels < -1) | (labels >= K)])
+        outside = np.unique(labels[(labels < -1) | (labels >= K)])  # before the cast, which could wrap around
         if outside.size:
             raise ValueError(f"y must hold labels in -1..{K - 1} (-1 = unlabelled); got {outside.tolist()}.")
+        labels = labels.astype(np.intp)
         if (labels >= 0).any():
             unseen = np.setdiff1d(np.arange(K), labels)
             if unseen.size:
@@ -146,7 +147,7 @@ class SemiSupervisedGaussianMixture(GaussianMixture):
         labels = self._check_labels(y, X.shape[0])
         check_positive_float(self.unlabeled_weight, "unlabeled_weight", allow_zero=True)
         labelled = labels >= 0
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
 
         def start() -> MixtureParameters:
             if labelled.any() and all(v is None for v in given.values()):  # the supervised fit

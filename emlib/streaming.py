@@ -50,6 +50,7 @@ from ._validation import (
     check_parameter_array,
     check_positive_float,
     check_positive_int,
+    check_random_state,
     check_weights,
 )
 from .gmm import (
@@ -288,6 +289,8 @@ class _StreamingGaussianMixture(DensityMixin, BaseEstimator):
 
     def _validated(self, chunks: Iterable[ArrayLike]) -> Iterator[NDArray]:
         """Each chunk checked as it is read: a 2-D array of finite numbers, as wide as the first."""
+        if not isinstance(chunks, Iterable):
+            raise TypeError(f"chunks must give an iterable of 2-D arrays; got {type(chunks).__name__}.")
         n_features = None
         for i, chunk in enumerate(chunks):
             X = check_data(chunk, f"chunk {i}")
@@ -321,6 +324,15 @@ class _StreamingGaussianMixture(DensityMixin, BaseEstimator):
 
     def _set_parameters(self, params: MixtureParameters) -> None:
         self.weights_, self.means_, self.covariances_ = params
+
+    def _centred(self, params: MixtureParameters) -> MixtureParameters:
+        """θ in the coordinates of the statistics, whose origin is ``origin_``."""
+        return MixtureParameters(params.weights, params.means - self.origin_, params.covariances)
+
+    def _from_statistics(self, stats: SufficientStatistics) -> MixtureParameters:
+        """The M-step from statistics of the centred data, with the means moved back by ``origin_``."""
+        weights, means, covariances = parameters_from_statistics(stats, self.covariance_type, self.reg_covar)
+        return MixtureParameters(weights, means + self.origin_, covariances)
 
     def score_samples(self, X: ArrayLike) -> NDArray:
         r""":math:`\log p(x_n \mid \theta)` for each row of ``X`` (one chunk)."""
@@ -405,6 +417,9 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
         Number of passes over the data.
     n_samples_seen_ : int
     n_features_in_ : int
+    origin_ : ndarray of shape (n_features,)
+        The mean of the first chunk. The statistics are sums over :math:`x_n - \text{origin}`, so that
+        :math:`\sum\gamma x x^\top / N_k - \mu\mu^\top` does not cancel for data far from 0.
     """
 
     def __init__(
@@ -450,20 +465,21 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
         self._check_common()
         check_positive_float(self.tol, "tol")
         max_passes = check_positive_int(self.max_passes, "max_passes")
-        rng = np.random.default_rng(self.random_state)
+        rng = check_random_state(self.random_state)
         stored, entropies, sizes, params, loglik = [], [], [], None, 0.0
         for X in self._validated(source()):  # pass 1: a batch E-step, one chunk at a time
             if params is None:
                 params = self._initial_parameters(X, rng)
+                self.origin_ = X.mean(axis=0)
             responsibilities, chunk_loglik = e_step(X, *params, self.covariance_type)
-            stored.append(sufficient_statistics(X, responsibilities, self.covariance_type))
+            stored.append(sufficient_statistics(X - self.origin_, responsibilities, self.covariance_type))
             entropies.append(_entropy(responsibilities))
             sizes.append(X.shape[0])
             loglik += chunk_loglik
         if not stored:
             raise ValueError("chunks is empty: it gave no chunk to fit.")
         total = reduce(operator.add, stored)
-        params = parameters_from_statistics(total, self.covariance_type, self.reg_covar)
+        params = self._from_statistics(total)
         history = [loglik, self._free_energy(total, params, entropies)]
         n_samples = sum(sizes)
         for _ in range(max_passes - 1):
@@ -490,7 +506,7 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
 
     def _free_energy(self, total: SufficientStatistics, params: MixtureParameters, entropies: list[float]) -> float:
         r""":math:`F(q, \theta)`: the expected complete-data log-likelihood plus the entropy of :math:`q`."""
-        return expected_complete_loglik(total, params, self.covariance_type) + sum(entropies)
+        return expected_complete_loglik(total, self._centred(params), self.covariance_type) + sum(entropies)
 
     def _incremental_pass(
         self,
@@ -507,10 +523,10 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
             if c >= len(sizes) or X.shape[0] != sizes[c]:
                 raise ValueError("chunks gave different chunks on a later pass; every pass must give the same data.")
             responsibilities = e_step(X, *params, self.covariance_type)[0]
-            new = sufficient_statistics(X, responsibilities, self.covariance_type)
+            new = sufficient_statistics(X - self.origin_, responsibilities, self.covariance_type)
             total, stored[c] = total - stored[c] + new, new
             entropies[c] = _entropy(responsibilities)
-            params = parameters_from_statistics(total, self.covariance_type, self.reg_covar)
+            params = self._from_statistics(total)
             n_chunks += 1
         if n_chunks != len(sizes):
             raise ValueError("chunks gave fewer chunks on a later pass; every pass must give the same data.")
@@ -554,7 +570,9 @@ class OnlineGaussianMixture(_StreamingGaussianMixture):
     ----------
     weights_, means_, covariances_ : ndarray
     statistics_ : SufficientStatistics
-        :math:`\bar S`, the running average of the per-sample statistics.
+        :math:`\bar S`, the running average of the per-sample statistics of :math:`x - \text{origin}`.
+    origin_ : ndarray of shape (n_features,)
+        The mean of the first chunk, subtracted from every chunk before its statistics are taken.
     chunk_loglik_history_ : ndarray of shape (n_steps_,)
         For each chunk, its mean log-likelihood per sample under the parameters *before* the chunk
         was used: an honest (held-out) measure of fit along the stream. It is noisy and need not
@@ -636,9 +654,10 @@ class OnlineGaussianMixture(_StreamingGaussianMixture):
         return self
 
     def _start(self, X: NDArray) -> None:
-        params = self._initial_parameters(X, np.random.default_rng(self.random_state))
+        params = self._initial_parameters(X, check_random_state(self.random_state))
         self._set_parameters(params)
-        self.statistics_ = expected_statistics(params, self.covariance_type)
+        self.origin_ = X.mean(axis=0)
+        self.statistics_ = expected_statistics(self._centred(params), self.covariance_type)
         self.chunk_loglik_history_ = np.empty(0)
         self.n_steps_ = 0
         self.n_samples_seen_ = 0
@@ -646,10 +665,10 @@ class OnlineGaussianMixture(_StreamingGaussianMixture):
 
     def _online_step(self, X: NDArray) -> None:
         r""":math:`\bar S \leftarrow (1-\gamma_t)\bar S + \gamma_t s(X)/m`, then the M-step."""
-        stats, loglik = chunk_statistics(X, self._params, self.covariance_type)
+        stats, loglik = chunk_statistics(X - self.origin_, self._centred(self._params), self.covariance_type)
         self.n_steps_ += 1
         gamma = step_size(self.n_steps_, self.step_exponent, self.step_offset)
         self.statistics_ = (1.0 - gamma) * self.statistics_ + (gamma / X.shape[0]) * stats
-        self._set_parameters(parameters_from_statistics(self.statistics_, self.covariance_type, self.reg_covar))
+        self._set_parameters(self._from_statistics(self.statistics_))
         self.chunk_loglik_history_ = np.append(self.chunk_loglik_history_, loglik / X.shape[0])
         self.n_samples_seen_ += X.shape[0]

@@ -120,13 +120,7 @@ EXPECTED_FAILURES = {
     "KMeans": {},
     "GaussianMixture": {},
     "SemiSupervisedGaussianMixture": SEMI_SUPERVISED,
-    "MultivariateNormalEM": {
-        "check_array_api_input": (
-            "the check fits make_classification data, whose redundant features are exact linear combinations "
-            "of others: the MLE covariance is singular, and MultivariateNormalEM (reg_covar=0, the exact MLE) "
-            "raises ValueError asking for reg_covar > 0, as documented."
-        ),
-    },
+    "MultivariateNormalEM": {},
     "BernoulliMixture": BERNOULLI,
     "IncrementalGaussianMixtureOnArrays": {},
     "OnlineGaussianMixtureOnArrays": {},

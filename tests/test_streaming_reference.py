@@ -230,13 +230,17 @@ def test_online_em_first_step_and_running_average(mixture_data):
     est = OnlineGaussianMixture(3, step_exponent=kappa, step_offset=t0, **init_kwargs(start))
     est.fit([first, second])
     g1, g2 = (1 + t0) ** -kappa, (2 + t0) ** -kappa
-    s0 = expected_statistics(start, "full")
-    s1_stats, _ = chunk_statistics(first, start)
+    # the statistics are of x - origin_ (the first chunk's mean), to keep their digits
+    origin = first.mean(axis=0)
+    np.testing.assert_allclose(est.origin_, origin, rtol=1e-15)
+    start_centred = (start[0], start[1] - origin, start[2])
+    s0 = expected_statistics(start_centred, "full")
+    s1_stats, _ = chunk_statistics(first - origin, start_centred)
     S1 = (1 - g1) * s0 + (g1 / len(first)) * s1_stats
-    s2_stats, _ = chunk_statistics(second, parameters_from_statistics(S1))
+    s2_stats, _ = chunk_statistics(second - origin, parameters_from_statistics(S1))
     S2 = (1 - g2) * S1 + (g2 / len(second)) * s2_stats
     np.testing.assert_allclose(est.statistics_.second_moments, S2.second_moments, rtol=1e-12)
-    np.testing.assert_allclose(est.means_, parameters_from_statistics(S2).means, rtol=1e-12)
+    np.testing.assert_allclose(est.means_, parameters_from_statistics(S2).means + origin, rtol=1e-12)
     assert est.chunk_loglik_history_.shape == (2,)
 
 

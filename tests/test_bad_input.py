@@ -1,0 +1,337 @@
+"""Bad input to every estimator: a ValueError or TypeError from emlib that names the argument, raised
+before any numeric work. Never an error from deep inside NumPy, a hang, or a silent NaN.
+
+``NO_WORK`` replaces every numeric function the estimators call (the E- and M-steps, distances,
+Cholesky factorisations, sufficient statistics, ...) with one that fails the test, so a case passes
+only if the input was rejected before any of them ran. tests/test_validation.py holds the first table
+(mostly GaussianMixture and KMeans hyper-parameters); this one covers every estimator.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.base
+from sklearn.exceptions import NotFittedError
+
+import emlib
+from emlib import bernoulli, gmm, kmeans, missing, semisupervised, streaming
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(30, 2))
+B = (X > 0).astype(float)  # binary data for BernoulliMixture
+Y = np.r_[0, 1, np.full(28, -1)]  # semi-supervised labels: one row of each class, the rest unlabelled
+NAN = np.array([[1.0, np.nan]] * 6)
+INF = np.array([[1.0, np.inf]] * 6)
+CUBE = np.zeros((4, 3, 2))
+STRINGS = np.array([["a", "b"]] * 6)
+OBJECTS = np.array([[1.0, object()]] * 6, dtype=object)
+COMPLEX = X + 1j
+EMPTY = np.empty((0, 2))
+
+GM = emlib.GaussianMixture
+SS = emlib.SemiSupervisedGaussianMixture
+KM = emlib.KMeans
+BM = emlib.BernoulliMixture
+MV = emlib.MultivariateNormalEM
+INC = emlib.IncrementalGaussianMixture
+ONL = emlib.OnlineGaussianMixture
+
+
+def case(call, error, message):
+    return pytest.param(call, error, message, id=f"{message}")
+
+
+# (the call, the exception, text the message must contain). Every call starts with .fit or a method.
+BAD_INPUTS = [
+    # ---------------------------------------------------------------- BernoulliMixture
+    case(lambda: BM(2).fit(B[:, 0]), ValueError, "X must be a 2-D array"),
+    case(lambda: BM(2).fit(CUBE), ValueError, "X must be a 2-D array"),
+    case(lambda: BM(2).fit(EMPTY), ValueError, "X is empty"),
+    case(lambda: BM(2).fit(STRINGS), TypeError, "X must contain real numbers; got dtype <U1"),
+    case(lambda: BM(2).fit(OBJECTS), TypeError, "X must contain real numbers; got objects"),
+    case(lambda: BM(2).fit(B + 0j), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: BM(2).fit(np.where(B > 0, np.nan, 0.0)), ValueError, "X contains NaN"),
+    case(lambda: BM(2).fit(np.where(B > 0, np.inf, 0.0)), ValueError, "X contains infinity"),
+    case(lambda: BM(2).fit(X), ValueError, "X must contain only 0 and 1"),
+    case(lambda: BM(2).fit(B * 2.0), ValueError, "X must contain only 0 and 1 (binary data); found"),
+    case(lambda: BM(2).fit(-B), ValueError, "for example -1"),
+    case(lambda: BM(2).fit(B / 2.0), ValueError, "for example 0.5"),
+    case(lambda: BM(31).fit(B), ValueError, "n_components=31"),
+    case(lambda: BM(0).fit(B), ValueError, "n_components must be an integer >= 1"),
+    case(lambda: BM(2, alpha=0.0).fit(B), ValueError, "alpha must be a finite number > 0"),
+    case(lambda: BM(2, alpha=-1.0).fit(B), ValueError, "alpha must be a finite number > 0; got -1.0"),
+    case(lambda: BM(2, alpha="one").fit(B), TypeError, "alpha must be a real number"),
+    case(lambda: BM(2, alpha=np.nan).fit(B), ValueError, "alpha must be a finite number"),
+    case(lambda: BM(2, init_params="k-means++").fit(B), ValueError, "init_params must be one of"),
+    case(lambda: BM(2, tol=0.0).fit(B), ValueError, "tol must be"),
+    case(lambda: BM(2, max_iter=0).fit(B), ValueError, "max_iter must be"),
+    case(lambda: BM(2, n_init=1.5).fit(B), TypeError, "n_init must be an integer"),
+    case(lambda: BM(2, weights_init=[0.3, 0.3]).fit(B), ValueError, "weights_init must sum to 1"),
+    case(lambda: BM(2, means_init=np.full((2, 3), 0.5)).fit(B), ValueError, "means_init must have shape (2, 2)"),
+    case(lambda: BM(2, means_init=np.zeros((2, 2))).fit(B), ValueError, "means_init must lie strictly between 0 and 1"),
+    case(lambda: BM(2, means_init=np.ones((2, 2))).fit(B), ValueError, "means_init must lie strictly between 0 and 1 "),
+    case(lambda: BM(2, means_init=np.full((2, 2), np.nan)).fit(B), ValueError, "means_init must be finite"),
+    case(lambda: BM(2, random_state="seed").fit(B), (TypeError, ValueError), "random_state"),
+    # ---------------------------------------------------------------- SemiSupervisedGaussianMixture
+    case(lambda: SS(2).fit(X[:, 0], Y), ValueError, "X must be a 2-D array"),
+    case(lambda: SS(2).fit(CUBE, Y[:4]), ValueError, "X must be a 2-D array"),
+    case(lambda: SS(2).fit(STRINGS, Y[:6]), TypeError, "X must contain real numbers"),
+    case(lambda: SS(2).fit(NAN, Y[:6]), ValueError, "X contains NaN"),
+    case(lambda: SS(2).fit(COMPLEX, Y), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: SS(2).fit(X), ValueError, "y is required"),
+    case(lambda: SS(2).fit(X, Y[:-1]), ValueError, "y must have shape (30,)"),
+    case(lambda: SS(2).fit(X, Y[:, None]), ValueError, "y must have shape (30,), one label per row of X; got (30, 1)"),
+    case(lambda: SS(2).fit(X, np.stack([Y, Y])), ValueError, "y must have shape (30,), one label per row of X; got (2, 30)"),
+    case(lambda: SS(2).fit(X, 0), ValueError, "y must have shape (30,), one label per row of X; got ()"),
+    case(lambda: SS(2).fit(X, Y.astype(str)), TypeError, "y must hold integer labels"),
+    case(lambda: SS(2).fit(X, Y + 0.5), TypeError, "y must hold integer labels (-1 for unlabelled); got dtype float64"),
+    case(lambda: SS(2).fit(X, np.where(Y < 0, np.nan, Y)), (TypeError, ValueError), "y must hold"),
+    case(lambda: SS(2).fit(X, np.r_[0, 2, Y[2:]]), ValueError, "y must hold labels in -1..1"),
+    case(lambda: SS(2).fit(X, np.r_[0, -3, Y[2:]]), ValueError, "got [-3]"),
+    case(lambda: SS(2).fit(X, np.r_[0, 0, Y[2:]]), ValueError, "y has no labelled row of class(es) [1]"),
+    case(lambda: SS(2).fit(X, np.r_[0.0, 1e20, Y[2:]]), ValueError, "y must hold labels in -1..1"),
+    case(lambda: SS(2, unlabeled_weight=-0.5).fit(X, Y), ValueError, "unlabeled_weight must be a finite number >= 0"),
+    case(lambda: SS(2, unlabeled_weight="all").fit(X, Y), TypeError, "unlabeled_weight must be a real number"),
+    case(lambda: SS(2, covariance_type="full ").fit(X, Y), ValueError, "covariance_type must be one of"),
+    case(lambda: SS(2, means_init=np.zeros((3, 2))).fit(X, Y), ValueError, "means_init must have shape (2, 2)"),
+    case(lambda: SS(2, covariance_type="diag", covariances_init=np.eye(2)[None].repeat(2, 0)).fit(X, Y),
+         ValueError, "covariances_init must have shape (2, 2)"),
+    # ---------------------------------------------------------------- MultivariateNormalEM
+    case(lambda: MV().fit(X[:, 0]), ValueError, "X must be a 2-D array"),
+    case(lambda: MV().fit(CUBE), ValueError, "X must be a 2-D array"),
+    case(lambda: MV().fit(EMPTY), ValueError, "X is empty"),
+    case(lambda: MV().fit(STRINGS), TypeError, "X must contain real numbers"),
+    case(lambda: MV().fit(OBJECTS), TypeError, "X must contain real numbers"),
+    case(lambda: MV().fit(COMPLEX), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: MV().fit(INF), ValueError, "X contains infinity"),
+    case(lambda: MV().fit(np.array([[1.0, -np.inf], [2.0, np.nan]] * 3)), ValueError, "X contains infinity"),
+    case(lambda: MV().fit(np.c_[X[:, :1], np.full(30, np.nan)]), ValueError, "X has no observed value in column(s) [1]"),
+    case(lambda: MV().fit(np.full((5, 2), np.nan)), ValueError, "X has no observed value in column(s) [0, 1]"),
+    case(lambda: MV().fit(X[:1]), ValueError, "X needs at least 2 rows"),
+    case(lambda: MV(tol=0.0).fit(X), ValueError, "tol must be a finite number > 0"),
+    case(lambda: MV(max_iter=0).fit(X), ValueError, "max_iter must be an integer >= 1"),
+    case(lambda: MV(max_iter=np.inf).fit(X), TypeError, "max_iter must be an integer"),
+    case(lambda: MV(reg_covar=-1e-3).fit(X), ValueError, "reg_covar must be a finite number >= 0"),
+    # ---------------------------------------------------------------- IncrementalGaussianMixture
+    case(lambda: INC(2).fit(X), TypeError, "chunks must be a sequence of 2-D arrays"),
+    case(lambda: INC(2).fit(iter([X])), TypeError, "a generator cannot be used directly"),
+    case(lambda: INC(2).fit(None), TypeError, "chunks must be a sequence of 2-D arrays (a list, say)"),
+    case(lambda: INC(2).fit("chunks.csv"), TypeError, "got str"),
+    case(lambda: INC(2).fit([]), ValueError, "chunks is empty"),
+    case(lambda: INC(2).fit(lambda: 5), TypeError, "chunks"),
+    case(lambda: INC(2).fit([X[0]]), ValueError, "chunk 0 must be a 2-D array"),
+    case(lambda: INC(2).fit([CUBE]), ValueError, "chunk 0 must be a 2-D array"),
+    case(lambda: INC(2).fit([EMPTY]), ValueError, "chunk 0 is empty"),
+    case(lambda: INC(2).fit([NAN]), ValueError, "chunk 0 contains NaN"),
+    case(lambda: INC(2).fit([STRINGS]), TypeError, "chunk 0 must contain real numbers"),
+    case(lambda: INC(2).fit([COMPLEX]), TypeError, "chunk 0 must contain real numbers; got complex"),
+    case(lambda: INC(2).fit(lambda: iter([INF])), ValueError, "chunk 0 contains infinity"),
+    case(lambda: INC(5).fit([X[:3], X[3:]]), ValueError, "fewer than n_components=5"),
+    case(lambda: INC(2, max_passes=0).fit([X]), ValueError, "max_passes must be an integer >= 1"),
+    case(lambda: INC(2, tol=-1.0).fit([X]), ValueError, "tol must be a finite number > 0"),
+    case(lambda: INC(2, covariance_type="round").fit([X]), ValueError, "covariance_type must be one of"),
+    case(lambda: INC(2, reg_covar=-1.0).fit([X]), ValueError, "reg_covar must be"),
+    case(lambda: INC(2, means_init=np.zeros((2, 5))).fit([X]), ValueError, "means_init must have shape (2, 2)"),
+    case(lambda: INC(2, covariances_init=np.stack([np.eye(2), -np.eye(2)])).fit([X]), ValueError,
+         "covariances_init must be positive definite"),
+    # ---------------------------------------------------------------- OnlineGaussianMixture
+    case(lambda: ONL(2).fit(X), TypeError, "chunks must be an iterable of 2-D arrays; got ndarray"),
+    case(lambda: ONL(2).fit(7), TypeError, "chunks must be an iterable of 2-D arrays; got int"),
+    case(lambda: ONL(2).fit(b"bytes"), TypeError, "chunks must be an iterable of 2-D arrays; got bytes"),
+    case(lambda: ONL(2).fit([]), ValueError, "chunks is empty"),
+    case(lambda: ONL(2).fit(iter([])), ValueError, "chunks is empty"),
+    case(lambda: ONL(2).fit([X[0]]), ValueError, "chunk 0 must be a 2-D array"),
+    case(lambda: ONL(2).fit(c for c in [NAN]), ValueError, "chunk 0 contains NaN"),
+    case(lambda: ONL(2).fit([OBJECTS]), TypeError, "chunk 0 must contain real numbers"),
+    case(lambda: ONL(2, step_exponent=0.5).fit([X]), ValueError, "step_exponent must be in (0.5, 1]"),
+    case(lambda: ONL(2, step_exponent=1.5).fit([X]), ValueError, "step_exponent must be in (0.5, 1]; got 1.5"),
+    case(lambda: ONL(2, step_exponent=True).fit([X]), TypeError, "step_exponent must be a real number"),
+    case(lambda: ONL(2, step_offset=-1.0).fit([X]), ValueError, "step_offset must be a finite number >= 0"),
+    case(lambda: ONL(2, weights_init=[0.9, 0.2]).fit([X]), ValueError, "weights_init must sum to 1"),
+    case(lambda: ONL(2, covariance_type="spherical", covariances_init=[1.0, 0.0]).fit([X]), ValueError,
+         "covariances_init must be positive"),
+    case(lambda: ONL(2).partial_fit(CUBE), ValueError, "X must be a 2-D array"),
+    case(lambda: ONL(2).partial_fit(X[:1]), ValueError, "n_samples=1, fewer than n_components=2"),
+    case(lambda: ONL(2, step_exponent=0.2).partial_fit(X), ValueError, "step_exponent"),
+    # ---------------------------------------------------------------- GaussianMixture and KMeans (beyond test_validation)
+    case(lambda: GM(2).fit([[1.0, 2.0], [3.0]]), ValueError, "X could not be read as an array"),
+    case(lambda: GM(2).fit(None), ValueError, "X must be a 2-D array"),
+    case(lambda: GM(2).fit(b"data"), TypeError, "X must be a 2-D array of real numbers; got a string"),
+    case(lambda: GM(2).fit(np.zeros((5, 2), dtype="datetime64[D]")), TypeError, "X must contain real numbers"),
+    case(lambda: GM(2).fit(pd.DataFrame({"a": ["x"] * 5, "b": [1.0] * 5})), TypeError, "X must contain real numbers"),
+    case(lambda: GM(2, covariance_type="tied", covariances_init=np.eye(2) + 0j).fit(X), TypeError,
+         "covariances_init must contain real numbers"),
+    case(lambda: GM(2, means_init=[["a", "b"], ["c", "d"]]).fit(X), TypeError, "means_init must contain real numbers"),
+    case(lambda: GM(2, means_init=[[1.0, 2.0], [3.0]]).fit(X), ValueError, "means_init"),
+    case(lambda: GM(2, weights_init=[np.nan, 1.0]).fit(X), ValueError, "weights_init must be finite"),
+    case(lambda: GM(True).fit(X), TypeError, "n_components must be an integer"),
+    case(lambda: GM(2, tol=np.nan).fit(X), ValueError, "tol must be a finite number > 0; got nan"),
+    case(lambda: GM(2, random_state=-1).fit(X), (TypeError, ValueError), "random_state"),
+    case(lambda: GM(2, random_state=1.5).fit(X), (TypeError, ValueError), "random_state"),
+    case(lambda: KM(2, init=[["a", "b"], ["c", "d"]]).fit(X), TypeError, "init must contain real numbers"),
+    case(lambda: KM(2, init=[0.0, 1.0]).fit(X), ValueError, "init must have shape (2, 2); got (2,)"),
+    case(lambda: KM(2).fit(COMPLEX), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: KM(2).fit(CUBE), ValueError, "X must be a 2-D array"),
+    case(lambda: KM(2).fit(EMPTY), ValueError, "X is empty"),
+    case(lambda: KM(2, random_state="seed").fit(X), (TypeError, ValueError), "random_state"),
+    case(lambda: INC(2, random_state="seed").fit([X]), (TypeError, ValueError), "random_state"),
+]
+
+
+def _no_work(*args, **kwargs):
+    raise AssertionError("numeric work started before the input was checked")
+
+
+# Every numeric function the estimators call, by the name each module looks it up under.
+NUMERIC = [
+    (gmm, ["e_step", "_e_step", "m_step", "precision_cholesky", "_log_joint_kn", "assign_labels", "kmeans_plusplus"]),
+    (kmeans, ["assign_labels", "kmeans_plusplus", "update_centers", "squared_distances"]),
+    (bernoulli, ["e_step", "m_step", "log_joint", "log_prior"]),
+    (semisupervised, ["e_step", "m_step", "log_joint", "weighted_loglik"]),
+    (streaming, ["e_step", "m_step", "log_joint", "sufficient_statistics", "chunk_statistics",
+                 "parameters_from_statistics", "expected_statistics", "expected_complete_loglik"]),
+    (missing, ["observed_loglik", "conditional_normal", "_cholesky", "_patterns"]),
+    (np.linalg, ["cholesky", "inv", "solve"]),
+]
+
+
+@pytest.fixture
+def no_numeric_work(monkeypatch):
+    for module, names in NUMERIC:
+        for name in names:
+            monkeypatch.setattr(module, name, _no_work)
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS)
+def test_bad_input_is_rejected_before_any_numeric_work(call, error, message, no_numeric_work):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning (overflow, invalid cast) on the way to the error
+        with pytest.raises(error) as info:
+            call()
+    assert message in str(info.value)
+    # the error is emlib's own, raised from its validation code, not from deep inside NumPy
+    assert info.traceback[-1].path.parts[-2] == "emlib", info.traceback[-1].path
+
+
+def test_the_table_covers_every_estimator_with_forty_cases_or_more():
+    assert len(BAD_INPUTS) >= 40
+    calls = " ".join(str(p.values[0].__code__.co_names) for p in BAD_INPUTS)
+    for short in ("GM", "SS", "KM", "BM", "MV", "INC", "ONL"):
+        assert f"'{short}'" in calls, short
+
+
+# ------------------------------------------------------------------ later chunks: checked as they are read
+# A stream is validated chunk by chunk (it may be endless), so a bad chunk 1 is found after chunk 0
+# was used. The error must still name the chunk, and nothing fitted may be left half-set.
+LATER_CHUNKS = [
+    ([X, X[:, :1]], ValueError, "chunk 1 has 1 columns, but chunk 0 has 2"),
+    ([X, NAN], ValueError, "chunk 1 contains NaN"),
+    ([X, INF], ValueError, "chunk 1 contains infinity"),
+    ([X, CUBE], ValueError, "chunk 1 must be a 2-D array"),
+    ([X, STRINGS], TypeError, "chunk 1 must contain real numbers"),
+    ([X, EMPTY], ValueError, "chunk 1 is empty"),
+]
+
+
+@pytest.mark.parametrize("make", [lambda: INC(2, random_state=0), lambda: ONL(2, random_state=0)], ids=["incremental", "online"])
+@pytest.mark.parametrize(("chunks", "error", "message"), LATER_CHUNKS, ids=[c[2] for c in LATER_CHUNKS])
+def test_a_bad_later_chunk_is_named(make, chunks, error, message):
+    model = make()
+    with pytest.raises(error, match=message.replace("(", r"\(")):
+        model.fit(chunks)
+    for name in ("weights_", "means_", "covariances_"):  # whatever a failed fit left behind is finite
+        if hasattr(model, name):
+            assert np.isfinite(getattr(model, name)).all(), name
+
+
+def test_incremental_em_rejects_a_source_that_changes_between_passes():
+    passes = iter([[X[:15], X[15:]], [X[:10], X[10:]]])
+    with pytest.raises(ValueError, match="every pass must give the same data"):
+        INC(2, random_state=0, max_passes=5, tol=1e-12).fit(lambda: next(passes))
+
+
+# ------------------------------------------------------------------ fitted estimators, bad X at inference
+def _fitted():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", emlib.ConvergenceWarning)
+        return {
+            "GaussianMixture": (GM(2, random_state=0).fit(X), X),
+            "SemiSupervisedGaussianMixture": (SS(2, random_state=0).fit(X, Y), X),
+            "KMeans": (KM(2, random_state=0).fit(X), X),
+            "BernoulliMixture": (BM(2, random_state=0).fit(B), B),
+            "MultivariateNormalEM": (MV().fit(X), X),
+            "IncrementalGaussianMixture": (INC(2, random_state=0).fit([X[:15], X[15:]]), X),
+            "OnlineGaussianMixture": (ONL(2, random_state=0).fit([X[:15], X[15:]]), X),
+        }
+
+
+FITTED = _fitted()
+METHODS = {
+    "GaussianMixture": ["predict", "predict_proba", "score", "score_samples", "bic", "aic"],
+    "SemiSupervisedGaussianMixture": ["predict", "predict_proba", "score", "score_samples", "bic", "aic"],
+    "KMeans": ["predict", "score"],
+    "BernoulliMixture": ["predict", "predict_proba", "score", "score_samples", "bic", "aic"],
+    "MultivariateNormalEM": ["impute"],
+    "IncrementalGaussianMixture": ["predict", "predict_proba", "score", "score_samples"],
+    "OnlineGaussianMixture": ["predict", "predict_proba", "score", "score_samples", "partial_fit"],
+}
+
+
+def _bad_inference_inputs(good: np.ndarray, allows_nan: bool):
+    with_nan = good[:5].copy()
+    with_nan[0, 0] = np.nan
+    cases = [
+        (np.hstack([good, good[:, :1]]), ValueError, "X has 3 features, but"),
+        (good[:, :1], ValueError, "X has 1 features, but"),
+        (good[:, 0], ValueError, "X must be a 2-D array"),
+        (np.zeros((0, 2)), ValueError, "X is empty"),
+        (good.astype(str), TypeError, "X must contain real numbers"),
+        (good[:5] + 0j, TypeError, "X must contain real numbers; got complex"),
+        (np.where(good[:5] > -1, np.inf, good[:5]), ValueError, "X contains infinity"),
+    ]
+    if not allows_nan:
+        cases.append((with_nan, ValueError, "X contains NaN"))
+    return cases
+
+
+INFERENCE = [
+    pytest.param(name, method, bad, error, message, id=f"{name}.{method}: {message}")
+    for name, methods in METHODS.items()
+    for method in methods
+    for bad, error, message in _bad_inference_inputs(FITTED[name][1], allows_nan=method == "impute")
+]
+
+
+@pytest.mark.parametrize(("name", "method", "bad", "error", "message"), INFERENCE)
+def test_fitted_estimators_reject_bad_X(name, method, bad, error, message, no_numeric_work):
+    fitted = FITTED[name][0]
+    with pytest.raises(error) as info:
+        getattr(fitted, method)(bad)
+    assert message in str(info.value)
+    assert info.traceback[-1].path.parts[-2] == "emlib"
+
+
+UNFITTED = [
+    pytest.param(name, method, id=f"{name}.{method}")
+    for name, methods in METHODS.items()
+    for method in methods
+    if method != "partial_fit"  # the first partial_fit call is a fit
+]
+
+
+@pytest.mark.parametrize(("name", "method"), UNFITTED)
+def test_unfitted_estimators_raise_not_fitted_error(name, method, no_numeric_work):
+    unfitted = sklearn.base.clone(FITTED[name][0])
+    with pytest.raises(NotFittedError):
+        getattr(unfitted, method)(FITTED[name][1])
+
+
+def test_bernoulli_inference_rejects_non_binary_X(no_numeric_work):
+    fitted = FITTED["BernoulliMixture"][0]
+    for method in METHODS["BernoulliMixture"]:
+        with pytest.raises(ValueError, match="X must contain only 0 and 1"):
+            getattr(fitted, method)(X)
