@@ -457,8 +457,10 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         The total observed-data log-likelihood :math:`\sum_n \log p(x_n \mid \theta_t)` in nats,
         for :math:`\theta_0, \theta_1, \ldots`. With ``reg_covar=0`` EM guarantees it never
         decreases (beyond round-off). With ``reg_covar > 0`` the covariance update is no longer the
-        exact maximiser of the M-step, so drops of the order of ``reg_covar`` are possible; at the
-        default 1e-6 they are far below the tolerance of the tests.
+        exact maximiser of the M-step, so it can drop: by about :math:`N_k (\epsilon / s)^2 / 4` for
+        a component with variance :math:`s` along some direction and :math:`\epsilon` = ``reg_covar``
+        (the loss in the M-step's objective), negligible while ``reg_covar`` is far below the
+        variances, as at the default 1e-6.
     n_features_in_ : int
     """
 
