@@ -69,11 +69,11 @@ def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDA
     return array
 
 
-def check_n_samples(X: NDArray, n_components: int, parameter: str = "n_components") -> None:
+def check_n_samples(X: NDArray, n_components: int, parameter: str = "n_components", name: str = "X") -> None:
     """Raise ``ValueError`` if ``X`` has fewer samples than ``parameter`` (components or clusters)."""
     if X.shape[0] < n_components:
         raise ValueError(
-            f"X has n_samples={X.shape[0]}, fewer than {parameter}={n_components}; "
+            f"{name} has n_samples={X.shape[0]}, fewer than {parameter}={n_components}; "
             "each component needs at least one sample."
         )
 

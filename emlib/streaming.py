@@ -313,7 +313,7 @@ class _StreamingGaussianMixture(DensityMixin, BaseEstimator):
         ]
         if all(g is not None for g in given):
             return MixtureParameters(*given)
-        check_n_samples(X, K)
+        check_n_samples(X, K, name="the first chunk")  # the start is fitted to it
         labels = KMeans(K, n_init=1, random_state=rng).fit(X).labels_
         start = m_step(X, np.eye(K)[labels], self.covariance_type, self.reg_covar)
         return MixtureParameters(*(g if g is not None else s for g, s in zip(given, start, strict=True)))

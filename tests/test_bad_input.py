@@ -130,7 +130,7 @@ BAD_INPUTS = [
     case(lambda: INC(2).fit([STRINGS]), TypeError, "chunk 0 must contain real numbers"),
     case(lambda: INC(2).fit([COMPLEX]), TypeError, "chunk 0 must contain real numbers; got complex"),
     case(lambda: INC(2).fit(lambda: iter([INF])), ValueError, "chunk 0 contains infinity"),
-    case(lambda: INC(5).fit([X[:3], X[3:]]), ValueError, "fewer than n_components=5"),
+    case(lambda: INC(5).fit([X[:3], X[3:]]), ValueError, "the first chunk has n_samples=3, fewer than n_components=5"),
     case(lambda: INC(2, max_passes=0).fit([X]), ValueError, "max_passes must be an integer >= 1"),
     case(lambda: INC(2, tol=-1.0).fit([X]), ValueError, "tol must be a finite number > 0"),
     case(lambda: INC(2, covariance_type="round").fit([X]), ValueError, "covariance_type must be one of"),
@@ -155,7 +155,7 @@ BAD_INPUTS = [
     case(lambda: ONL(2, covariance_type="spherical", covariances_init=[1.0, 0.0]).fit([X]), ValueError,
          "covariances_init must be positive"),
     case(lambda: ONL(2).partial_fit(CUBE), ValueError, "X must be a 2-D array"),
-    case(lambda: ONL(2).partial_fit(X[:1]), ValueError, "n_samples=1, fewer than n_components=2"),
+    case(lambda: ONL(2).partial_fit(X[:1]), ValueError, "the first chunk has n_samples=1, fewer than n_components=2"),
     case(lambda: ONL(2, step_exponent=0.2).partial_fit(X), ValueError, "step_exponent"),
     # ---------------------------------------------------------------- GaussianMixture and KMeans (beyond test_validation)
     case(lambda: GM(2).fit([[1.0, 2.0], [3.0]]), ValueError, "X could not be read as an array"),
