@@ -56,7 +56,9 @@ __all__ = [
     "MixtureParameters",
     "covariance_shape",
     "e_step",
+    "fill_parameters",
     "full_covariances",
+    "given_parameters",
     "log_gaussian_density",
     "log_joint",
     "m_step",
@@ -410,6 +412,26 @@ def m_step(
     return MixtureParameters(weights, means, covariances)
 
 
+def given_parameters(estimator: Any, n_components: int, n_features: int) -> MixtureParameters:
+    """An estimator's ``weights_init``, ``means_init`` and ``covariances_init``, checked; None where not given."""
+    K, D = n_components, n_features
+    return MixtureParameters(
+        None if estimator.weights_init is None else check_weights(estimator.weights_init, "weights_init", K),
+        None if estimator.means_init is None else check_parameter_array(estimator.means_init, "means_init", (K, D)),
+        None
+        if estimator.covariances_init is None
+        else check_covariances(
+            estimator.covariances_init, "covariances_init", estimator.covariance_type,
+            covariance_shape(estimator.covariance_type, K, D),
+        ),
+    )
+
+
+def fill_parameters(given: MixtureParameters, start: MixtureParameters) -> MixtureParameters:
+    """θ₀: each given parameter, and the start's value where none was given."""
+    return MixtureParameters(*(g if g is not None else s for g, s in zip(given, start, strict=True)))
+
+
 class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
     r"""A Gaussian mixture fitted by EM, with scikit-learn's interface.
 
@@ -492,7 +514,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         self.random_state = random_state
 
     # ----------------------------------------------------------------- checks
-    def _check_parameters(self, X: NDArray) -> dict[str, NDArray | None]:
+    def _check_parameters(self, X: NDArray) -> MixtureParameters:
         """Validate every hyper-parameter against ``X``; return the checked initial parameters."""
         K = check_positive_int(self.n_components, "n_components")
         check_option(self.covariance_type, "covariance_type", COVARIANCE_TYPES)
@@ -502,18 +524,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         check_positive_int(self.max_iter, "max_iter")
         check_positive_int(self.n_init, "n_init")
         check_n_samples(X, K)
-        return {
-            "weights": None if self.weights_init is None else check_weights(self.weights_init, "weights_init", K),
-            "means": None
-            if self.means_init is None
-            else check_parameter_array(self.means_init, "means_init", (K, X.shape[1])),
-            "covariances": None
-            if self.covariances_init is None
-            else check_covariances(
-                self.covariances_init, "covariances_init", self.covariance_type,
-                covariance_shape(self.covariance_type, K, X.shape[1]),
-            ),
-        }
+        return given_parameters(self, K, X.shape[1])
 
     # -------------------------------------------------------------------- fit
     def fit(self, X: ArrayLike, y: Any = None) -> GaussianMixture:
@@ -552,11 +563,11 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         return self
 
     def _initial_parameters(
-        self, X: NDArray, given: dict[str, NDArray | None], rng: np.random.Generator
+        self, X: NDArray, given: MixtureParameters, rng: np.random.Generator
     ) -> MixtureParameters:
         """θ₀: the given initial parameters, the rest from ``init_params``."""
-        if all(v is not None for v in given.values()):
-            return MixtureParameters(given["weights"], given["means"], given["covariances"])
+        if all(v is not None for v in given):
+            return given
         K, (N, D) = self.n_components, X.shape
         if self.init_params == "random_from_data":
             data_cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + self.reg_covar * np.eye(D)
@@ -573,7 +584,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
             )
         else:
             start = m_step(X, self._initial_responsibilities(X, rng), self.covariance_type, self.reg_covar)
-        return MixtureParameters(*(g if g is not None else s for g, s in zip(given.values(), start, strict=True)))
+        return fill_parameters(given, start)
 
     def _initial_responsibilities(self, X: NDArray, rng: np.random.Generator) -> NDArray:
         K = self.n_components

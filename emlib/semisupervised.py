@@ -150,7 +150,7 @@ class SemiSupervisedGaussianMixture(GaussianMixture):
         rng = check_random_state(self.random_state)
 
         def start() -> MixtureParameters:
-            if labelled.any() and all(v is None for v in given.values()):  # the supervised fit
+            if labelled.any() and all(v is None for v in given):  # the supervised fit
                 return m_step(X[labelled], _one_hot(labels[labelled], self.n_components), self.covariance_type,
                               self.reg_covar)
             return self._initial_parameters(X, given, rng)

@@ -42,24 +42,22 @@ from sklearn.base import BaseEstimator, DensityMixin
 from sklearn.exceptions import ConvergenceWarning
 
 from ._validation import (
-    check_covariances,
     check_data,
     check_fitted_data,
     check_n_samples,
     check_option,
-    check_parameter_array,
     check_positive_float,
     check_positive_int,
     check_random_state,
-    check_weights,
 )
 from .gmm import (
     COVARIANCE_TYPES,
     LOG_2PI,
     MixtureParameters,
-    covariance_shape,
     e_step,
+    fill_parameters,
     full_covariances,
+    given_parameters,
     log_joint,
     m_step,
 )
@@ -301,22 +299,14 @@ class _StreamingGaussianMixture(DensityMixin, BaseEstimator):
 
     def _initial_parameters(self, X: NDArray, rng: np.random.Generator) -> MixtureParameters:
         r"""θ₀: the given initial parameters; the others from a k-means clustering of the first chunk."""
-        K, (_, D) = self.n_components, X.shape
-        given = [
-            None if self.weights_init is None else check_weights(self.weights_init, "weights_init", K),
-            None if self.means_init is None else check_parameter_array(self.means_init, "means_init", (K, D)),
-            None if self.covariances_init is None
-            else check_covariances(
-                self.covariances_init, "covariances_init", self.covariance_type,
-                covariance_shape(self.covariance_type, K, D),
-            ),
-        ]
+        K = self.n_components
+        given = given_parameters(self, K, X.shape[1])
         if all(g is not None for g in given):
-            return MixtureParameters(*given)
+            return given
         check_n_samples(X, K, name="the first chunk")  # the start is fitted to it
         labels = KMeans(K, n_init=1, random_state=rng).fit(X).labels_
         start = m_step(X, np.eye(K)[labels], self.covariance_type, self.reg_covar)
-        return MixtureParameters(*(g if g is not None else s for g, s in zip(given, start, strict=True)))
+        return fill_parameters(given, start)
 
     @property
     def _params(self) -> MixtureParameters:
