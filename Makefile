@@ -12,7 +12,7 @@ PORT    ?= 8000
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help install mathjax book test unit notebooks site-test serve lab execute assignments grade pins bench clean
+.PHONY: help install mathjax book test test-portability unit notebooks site-test serve lab execute assignments grade pins bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,23 @@ book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are e
 test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
 	$(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider
+
+# A second floating-point environment, one a student's laptop could have: OpenBLAS's generic
+# SSE3 kernels instead of the ones it picks for this CPU, numpy without the SIMD kernels it
+# dispatches at run time (AVX2/FMA, AVX-512: every optional feature this CPU has), and another
+# seed for chapter 7's samplers.  Deterministic outputs must agree with the stored ones up to
+# one unit in the last printed digit (chapters/conftest.py); Monte Carlo cells must pass
+# their MCSE-based asserts.
+CPU_DISPATCHED = $(BIN)/python -c "from numpy._core._multiarray_umath import \
+	__cpu_dispatch__ as d, __cpu_features__ as f; print(' '.join(x for x in d if f.get(x)))"
+PERTURBED = OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="$$($(CPU_DISPATCHED))" \
+	EMLECTURES_SAMPLER_SEED=7
+
+test-portability: $(STAMP)  ## unit tests and every chapter again, under a second floating-point environment
+	$(PERTURBED) $(BIN)/python -c "import numpy, threadpoolctl; numpy.show_runtime()" | grep -A3 simd
+	$(PERTURBED) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider \
+		--ignore=tests/test_site.py --ignore=tests/test_links.py
 
 assignments: $(STAMP)  ## student versions and grading material into _build/assignments/ (otter-grader)
 	$(BIN)/python assignments/course.py build

@@ -32,7 +32,10 @@ from ._validation import (
     check_random_state,
 )
 
-__all__ = ["KMeans", "assign_labels", "kmeans_plusplus", "squared_distances", "update_centers"]
+__all__ = ["KMeans", "assign_labels", "first_argmin", "kmeans_plusplus", "squared_distances", "update_centers"]
+
+# Values within this relative distance of a minimum count as tied with it (see first_argmin).
+TIE_RTOL = 1e-9
 
 
 def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
@@ -59,10 +62,28 @@ def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
     return np.maximum(d2, 0.0)
 
 
+def first_argmin(values: NDArray, axis: int = -1) -> NDArray[np.intp]:
+    r"""The lowest index whose value is within a relative ``TIE_RTOL`` (1e-9) of the minimum.
+
+    .. math:: \min\{k : v_k \le \min_j v_j + 10^{-9} \lvert \min_j v_j \rvert\}
+
+    On data with exact ties (binary images, 8-bit pixels, duplicated points) two distances
+    can be equal in exact arithmetic and differ only by rounding, which depends on the
+    processor's BLAS and SIMD kernels. ``np.argmin`` would then pick a different winner on a
+    different machine; treating near-ties as ties, and giving them to the lowest index,
+    makes the choice the same everywhere. Rounding errors are about 1e-16 relative, genuine
+    differences in these algorithms far above 1e-9.
+    """
+    values = np.asarray(values)
+    smallest = values.min(axis=axis, keepdims=True)
+    return np.argmax(values <= smallest + TIE_RTOL * np.abs(smallest), axis=axis)
+
+
 def assign_labels(X: NDArray, centers: NDArray) -> tuple[NDArray[np.intp], NDArray]:
     r"""The assignment (hard E-) step: :math:`z_n = \arg\min_k \lVert x_n - \mu_k \rVert^2`.
 
-    Ties go to the lowest index, as in scikit-learn.
+    Ties, and distances equal up to rounding, go to the lowest index (:func:`first_argmin`),
+    as exact ties do in scikit-learn.
 
     Returns
     -------
@@ -71,7 +92,7 @@ def assign_labels(X: NDArray, centers: NDArray) -> tuple[NDArray[np.intp], NDArr
         :math:`\lVert x_n - \mu_{z_n} \rVert^2`; its sum is the distortion ``J``.
     """
     d2 = squared_distances(X, centers)
-    labels = np.argmin(d2, axis=1)
+    labels = first_argmin(d2, axis=1)
     return labels, d2[np.arange(X.shape[0]), labels]
 
 
@@ -125,7 +146,7 @@ def kmeans_plusplus(
         else:
             candidates = rng.choice(n_samples, size=n_local_trials, p=closest / total)
         d2_candidates = np.minimum(closest[:, None], squared_distances(X, X[candidates]))
-        best = np.argmin(d2_candidates.sum(axis=0))
+        best = first_argmin(d2_candidates.sum(axis=0))  # the same candidate on every machine
         centers[k] = X[candidates[best]]
         closest = d2_candidates[:, best]
     return centers

@@ -47,14 +47,32 @@ def _patterns(missing: NDArray[np.bool_]) -> list[tuple[NDArray[np.bool_], NDArr
     return [(pattern, np.flatnonzero(inverse == i)) for i, pattern in enumerate(unique)]
 
 
+# Smallest pivot of a covariance's Cholesky factor, relative to its variable's variance, that
+# counts as positive definite (see _cholesky).
+PIVOT_RTOL = 1e-10
+
+
 def _cholesky(matrix: NDArray) -> tuple[NDArray, bool]:
+    r"""Lower Cholesky factor of a covariance, or a ValueError if it is singular.
+
+    The squared pivot :math:`L_{dd}^2 / \Sigma_{dd}` is the fraction of variable :math:`d`'s
+    variance that the variables before it do not explain, :math:`1 - R^2_d`. For a variable that
+    is an exact linear function of others it is 0 in exact arithmetic, but rounding leaves
+    about 1e-16, with either sign, depending on the processor's BLAS kernels: LAPACK alone
+    would succeed on one machine and fail on another. A relative pivot below ``PIVOT_RTOL``
+    (1e-10, a correlation within 5e-11 of 1) is therefore singular everywhere.
+    """
+    singular = ValueError(
+        "the covariance estimate became singular: the data cannot identify it (too few rows, or "
+        "a variable that is an exact linear function of others); pass reg_covar > 0."
+    )
     try:
-        return cho_factor(matrix, lower=True, check_finite=False)
+        factor = cho_factor(matrix, lower=True, check_finite=False)
     except np.linalg.LinAlgError:
-        raise ValueError(
-            "the covariance estimate became singular: the data cannot identify it (too few rows, or "
-            "a variable that is an exact linear function of others); pass reg_covar > 0."
-        ) from None
+        raise singular from None
+    if np.any(np.diag(factor[0]) ** 2 < PIVOT_RTOL * np.diag(matrix)):
+        raise singular
+    return factor
 
 
 def conditional_normal(

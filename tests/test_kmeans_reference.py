@@ -9,7 +9,7 @@ import pytest
 from sklearn.cluster import KMeans as SkKMeans
 
 import emlib
-from emlib.kmeans import assign_labels, kmeans_plusplus, squared_distances, update_centers
+from emlib.kmeans import assign_labels, first_argmin, kmeans_plusplus, squared_distances, update_centers
 
 
 @pytest.fixture(params=["faithful", "blobs"])
@@ -96,3 +96,27 @@ def test_empty_cluster_is_relocated_not_nan():
     assert np.isfinite(fit.cluster_centers_).all()
     assert len(np.unique(fit.labels_)) == 3
     assert fit.inertia_ < 0.05
+
+
+def test_exact_ties_go_to_the_lowest_index_as_integer_arithmetic_says():
+    """Binary points and 0/1 centres: distances are small integers, with many exact ties.
+
+    Integer arithmetic gives the exact distances; the label must be the lowest index among the
+    exact minima, whatever rounding the floating-point matrix product adds (it is what made
+    the palette of chapter 2 and the optima of chapter 8 depend on the processor).
+    """
+    rng = np.random.default_rng(12)
+    X = rng.integers(0, 2, size=(500, 16))
+    centers = rng.integers(0, 2, size=(6, 16))
+    exact = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)  # integers
+    expected = np.argmin(exact, axis=1)  # numpy's argmin on integers: first minimum
+    assert np.mean((exact == exact.min(axis=1, keepdims=True)).sum(axis=1) > 1) > 0.1  # many ties
+    labels, min_d2 = assign_labels(X.astype(float), centers.astype(float))
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_allclose(min_d2, exact.min(axis=1), atol=1e-9)
+
+
+@pytest.mark.parametrize("noise", [0.0, 1e-15, -1e-15])
+def test_first_argmin_treats_rounding_differences_as_ties(noise):
+    values = np.array([[3.0, 3.0 * (1 + noise), 5.0], [2.0 * (1 + noise), 2.0, 2.0], [4.0, 1.0, 1.0 + 1e-6]])
+    np.testing.assert_array_equal(first_argmin(values, axis=1), [0, 0, 1])

@@ -115,3 +115,30 @@ def test_no_memory_addresses_or_private_paths_stored(path):
                         s, e = max(0, match.start() - 40), match.end() + 40
                         problems.append(f"{where(i, cell)} ({label}): {what} in {text[s:e]!r}")
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
+IGNORED = "# NBVAL_IGNORE_OUTPUT"
+COMMENT = re.compile(r"#.*$", re.MULTILINE)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_cells_whose_output_is_not_compared_assert_what_they_print(path):
+    """nbval does not compare the text of a `# NBVAL_IGNORE_OUTPUT` cell (Monte Carlo digits,
+    which differ on another processor), so its own asserts are all that holds it, and the
+    numbers it glues into the prose, to account: such a cell without an assert is unchecked."""
+    unguarded = [
+        where(i, cell) for i, cell in code_cells(read(path))
+        if cell.source.lstrip().startswith(IGNORED)
+        and not re.search(r"\bassert", COMMENT.sub("", cell.source))
+    ]
+    assert not unguarded, f"{path.name}: cells not compared by nbval that assert nothing: {unguarded}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_ignore_marker_is_the_first_line(path):
+    """nbval honours the marker anywhere in the cell; keep it first, where a reader sees it."""
+    misplaced = [
+        where(i, cell) for i, cell in code_cells(read(path))
+        if IGNORED in cell.source and not cell.source.lstrip().startswith(IGNORED)
+    ]
+    assert not misplaced, f"{path.name}: {IGNORED} not on the first line of {misplaced}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import re
 import threading
 import time
@@ -119,7 +120,10 @@ def chromium():
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)")
+        message = f"browser checks need {CHROMIUM}: `sudo apt-get install chromium` enables them"
+        if os.environ.get("EMLECTURES_REQUIRE_BROWSER"):  # set by .ci/run: CI must run them
+            pytest.fail(message)
+        pytest.skip(message)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True

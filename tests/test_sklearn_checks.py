@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator, clone
+from sklearn.datasets import make_classification
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import emlib
@@ -120,7 +121,14 @@ EXPECTED_FAILURES = {
     "KMeans": {},
     "GaussianMixture": {},
     "SemiSupervisedGaussianMixture": SEMI_SUPERVISED,
-    "MultivariateNormalEM": {},
+    "MultivariateNormalEM": {
+        "check_array_api_input": (
+            "the check fits make_classification(30, 10, random_state=42), whose 2 redundant features "
+            "are exact linear combinations of the 2 informative ones: the MLE's covariance is singular, "
+            "and MultivariateNormalEM (reg_covar=0) must raise ValueError('the covariance estimate "
+            "became singular'); test_collinear_features_are_singular_on_every_machine checks it."
+        ),
+    },
     "BernoulliMixture": BERNOULLI,
     "IncrementalGaussianMixtureOnArrays": {},
     "OnlineGaussianMixtureOnArrays": {},
@@ -253,10 +261,41 @@ def test_every_method_checks_the_width(estimator):
     rng = np.random.default_rng(0)
     X = (rng.random((40, 4)) < 0.5).astype(float)  # binary, so that every estimator accepts it
     model = _fitted(estimator, X)
-    assert model.n_features_in_ == 4
+    assert model.n_features_in_ == 8
     methods = [m for m in ["predict", "predict_proba", "score_samples", "score", "impute", "bic", "aic", "partial_fit"]
                if hasattr(model, m)]
     assert methods
     for method in methods:
         with pytest.raises(ValueError, match=f"X has 1 features, but {type(model).__name__} is expecting 4 features as input"):
             getattr(model, method)(X[:, :1])
+
+
+def test_collinear_features_are_singular_on_every_machine():
+    """The data of check_array_api_input have an exactly singular covariance (rank 8 of 10).
+
+    LAPACK's Cholesky alone accepted it on one CPU (a last pivot of rounding size, > 0) and
+    rejected it on another; the relative pivot threshold of ``emlib.missing`` makes the answer
+    the same everywhere: singular without ``reg_covar``, a fit with it.
+    """
+    X, _ = make_classification(n_samples=30, n_features=10, random_state=42)
+    centred = X - X.mean(axis=0)
+    singular_values = np.linalg.svd(centred, compute_uv=False)
+    assert np.sum(singular_values > 1e-10 * singular_values[0]) == 8
+    with pytest.raises(ValueError, match="covariance estimate became singular"):
+        emlib.MultivariateNormalEM().fit(X)
+    fitted = emlib.MultivariateNormalEM(reg_covar=1e-6).fit(X)
+    np.testing.assert_allclose(fitted.mean_, X.mean(axis=0), atol=1e-12)
+    np.testing.assert_allclose(fitted.covariance_, np.cov(X, rowvar=False, bias=True) + 1e-6 * np.eye(10),
+                               atol=1e-12)
+
+
+def test_pivot_threshold_separates_singular_from_ill_conditioned():
+    """A correlation of 1 - 1e-6 is a legitimate (if ill-conditioned) covariance; 1 is not."""
+    for rho, singular in ((1 - 1e-6, False), (1.0, True)):
+        covariance = np.array([[1.0, rho], [rho, 1.0]])
+        if singular:
+            with pytest.raises(ValueError, match="singular"):
+                emlib.missing._cholesky(covariance)
+        else:
+            L = emlib.missing._cholesky(covariance)[0]
+            np.testing.assert_allclose(np.tril(L) @ np.tril(L).T, covariance, atol=1e-15)
