@@ -26,7 +26,7 @@ import copy
 import re
 from decimal import Decimal
 
-from nbval.plugin import IPyNbCell, transform_streams_for_comparison
+from nbval.plugin import IPyNbCell
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 BLANKS = re.compile(r"[ \t]+")
@@ -74,34 +74,38 @@ def texts_agree(reference: str, result: str) -> bool:
     )
 
 
-def _texts_by_key(outputs: list[dict]) -> dict[str, list[tuple[dict, str]]]:
-    """(container, key) of every text field of the outputs, grouped by field as nbval groups them."""
+def _texts_by_key(outputs: list) -> dict[str, list[tuple[dict, str]]]:
+    """(container, field) of every text of the outputs, grouped by the key nbval compares them
+    under: a stream's name ('stdout', 'stderr'), or the MIME type of display data."""
     fields: dict[str, list[tuple[dict, str]]] = {}
     for output in outputs:
-        for key, value in output.items():
-            if key == "data":
-                for mime, data in value.items():
-                    if isinstance(data, str):
-                        fields.setdefault(mime, []).append((value, mime))
-            elif isinstance(value, str):
-                fields.setdefault(key, []).append((output, key))
+        if output.get("output_type") == "stream":
+            fields.setdefault(output["name"], []).append((output, "text"))
+        for mime, data in output.get("data", {}).items():
+            if isinstance(data, str):
+                fields.setdefault(mime, []).append((output["data"], mime))
     return fields
+
+
+def adopt_agreeing_texts(test: list, ref: list, sanitize=lambda text: text) -> list:
+    """A copy of the fresh outputs ``test`` in which every text that agrees with its stored
+    counterpart in ``ref`` (by :func:`texts_agree`, after ``sanitize``) is the stored text."""
+    test = copy.deepcopy(test)
+    stored = _texts_by_key(ref)
+    for key, places in _texts_by_key(test).items():
+        for (container, field), (ref_container, ref_field) in zip(places, stored.get(key, [])):
+            ours, theirs = sanitize(container[field]), sanitize(ref_container[ref_field])
+            if ours != theirs and texts_agree(theirs, ours):
+                container[field] = ref_container[ref_field]
+    return test
 
 
 _compare_outputs = IPyNbCell.compare_outputs
 
 
 def compare_outputs(self, test, ref, skip_compare=None):
-    """nbval's comparison, after replacing each fresh text that agrees numerically by the stored one."""
-    test = copy.deepcopy(transform_streams_for_comparison(test))
-    ref = transform_streams_for_comparison(ref)
-    fresh, stored = _texts_by_key(test), _texts_by_key(ref)
-    for key, places in fresh.items():
-        for (container, field), (ref_container, ref_field) in zip(places, stored.get(key, [])):
-            ours, theirs = self.sanitize(container[field]), self.sanitize(ref_container[ref_field])
-            if ours != theirs and texts_agree(theirs, ours):
-                container[field] = ref_container[ref_field]
-    return _compare_outputs(self, test, ref, skip_compare)
+    """nbval's comparison, after adopting the stored text wherever the numbers agree."""
+    return _compare_outputs(self, adopt_agreeing_texts(test, ref, self.sanitize), ref, skip_compare)
 
 
 IPyNbCell.compare_outputs = compare_outputs
