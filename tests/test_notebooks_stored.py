@@ -142,3 +142,15 @@ def test_ignore_marker_is_the_first_line(path):
         if IGNORED in cell.source and not cell.source.lstrip().startswith(IGNORED)
     ]
     assert not misplaced, f"{path.name}: {IGNORED} not on the first line of {misplaced}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_number_in_the_prose_comes_from_a_cell_whose_output_is_not_compared(path):
+    """A glued value is an output: from a `# NBVAL_IGNORE_OUTPUT` cell it would reach the prose
+    unchecked. Monte Carlo numbers are glued in compared cells instead, at a precision no rerun
+    changes by more than one unit (chapter 7's glue_mc)."""
+    glued = [
+        where(i, cell) for i, cell in code_cells(read(path))
+        if cell.source.lstrip().startswith(IGNORED) and re.search(r"\bglue(_\w+)?\(", COMMENT.sub("", cell.source))
+    ]
+    assert not glued, f"{path.name}: glue in cells whose output nbval ignores: {glued}"
