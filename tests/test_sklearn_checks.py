@@ -261,7 +261,7 @@ def test_every_method_checks_the_width(estimator):
     rng = np.random.default_rng(0)
     X = (rng.random((40, 4)) < 0.5).astype(float)  # binary, so that every estimator accepts it
     model = _fitted(estimator, X)
-    assert model.n_features_in_ == 8
+    assert model.n_features_in_ == 4
     methods = [m for m in ["predict", "predict_proba", "score_samples", "score", "impute", "bic", "aic", "partial_fit"]
                if hasattr(model, m)]
     assert methods
