@@ -11,6 +11,8 @@ PORT    ?= 8000
 # One BLAS thread: the same numbers everywhere, and no oversubscription on 2 cores.
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
+# nbval as every target runs it: in this environment, with the sanitiser for addresses and paths
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
 .PHONY: help install mathjax book test test-portability unit notebooks site-test serve lab execute assignments grade pins bench clean
 
@@ -38,8 +40,7 @@ book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are e
 	@echo "Site built: open _build/html/index.html, or run 'make serve'."
 
 test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
-	$(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider
+	$(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider
 
 # A second floating-point environment, one a student's laptop could have: OpenBLAS's generic
 # SSE3 kernels instead of the ones it picks for this CPU, numpy without the SIMD kernels it
@@ -53,9 +54,8 @@ PERTURBED = OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="$$($(CPU_DISPAT
 	EMLECTURES_SAMPLER_SEED=7
 
 test-portability: $(STAMP)  ## unit tests and every chapter again, under a second floating-point environment
-	$(PERTURBED) $(BIN)/python -c "import numpy, threadpoolctl; numpy.show_runtime()" | grep -A3 simd
-	$(PERTURBED) $(BIN)/python -m pytest tests chapters --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/sanitize.cfg -p no:cacheprovider \
+	$(PERTURBED) $(BIN)/python -c "import numpy; numpy.show_runtime()" | grep -A3 simd
+	$(PERTURBED) $(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider \
 		--ignore=tests/test_site.py --ignore=tests/test_links.py
 
 assignments: $(STAMP)  ## student versions and grading material into _build/assignments/ (otter-grader)
@@ -69,7 +69,7 @@ unit: $(STAMP)  ## the emlib tests only (fast)
 	$(BIN)/python -m pytest tests --ignore=tests/test_site.py
 
 notebooks: $(STAMP)  ## nbval over the chapters only
-	$(BIN)/python -m pytest chapters --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+	$(BIN)/python -m pytest chapters $(NBVAL)
 
 execute: $(STAMP)  ## re-run every chapter and store its outputs (after editing a chapter)
 	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
