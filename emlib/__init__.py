@@ -4,7 +4,8 @@ Estimators follow scikit-learn's conventions (``fit`` returns ``self``, fitted a
 in ``_``). Every batch EM estimator records ``loglik_history_``, the objective it maximises at
 each parameter set it visits: the total observed-data log-likelihood (the log-posterior for the
 smoothed ``BernoulliMixture``). The streaming estimators record what can be computed in one
-pass: ``free_energy_history_`` (incremental EM) and ``chunk_loglik_history_`` (online EM).
+pass: ``elbo_history_`` (incremental EM: the ELBO :math:`F`, which is the negative free energy)
+and ``chunk_loglik_history_`` (online EM).
 """
 
 from sklearn.exceptions import ConvergenceWarning

@@ -13,15 +13,16 @@ numbers per chunk survive it. Two algorithms use this:
 
 * :class:`IncrementalGaussianMixture`, **incremental EM** (Neal & Hinton 1998): keep each chunk's
   statistics; visit the chunks in turn, and after a chunk's E-step replace its old contribution
-  to the total and do an M-step. Every step raises the free energy
-  :math:`F(q, \theta) = \mathbb{E}_q[\log p(X, Z \mid \theta)] + H(q)`.
+  to the total and do an M-step. No step lowers the ELBO
+  :math:`F(q, \theta) = \mathbb{E}_q[\log p(X, Z \mid \theta)] + H(q)`, Neal & Hinton's
+  :math:`F`, which is the *negative* of the free energy of statistical physics.
 * :class:`OnlineGaussianMixture`, **online EM** (Cappé & Moulines 2009): keep one running average
   of the per-sample statistics, :math:`\bar S \leftarrow (1-\gamma_t)\bar S + \gamma_t\, s(\text{chunk})`,
   with step sizes :math:`\gamma_t = (t + t_0)^{-\kappa}`, and read the parameters off it.
 
 The functions below are the pieces: :func:`sufficient_statistics` (the map),
 :func:`parameters_from_statistics` (the M-step), :func:`chunk_statistics` (E-step then map), and
-:func:`expected_complete_loglik` (the free energy's first term, from the statistics alone).
+:func:`expected_complete_loglik` (the first term of the ELBO :math:`F`, from the statistics alone).
 """
 
 from __future__ import annotations
@@ -241,7 +242,8 @@ def expected_complete_loglik(stats: SufficientStatistics, params: MixtureParamet
         C_k = \sum_n \gamma_{nk} x_n x_n^\top - s_k \mu_k^\top - \mu_k s_k^\top + N_k \mu_k \mu_k^\top,
 
     with :math:`s_k = \sum_n \gamma_{nk} x_n`: the scatter of the data about :math:`\mu_k`. Adding the
-    entropy :math:`-\sum_{nk} \gamma_{nk} \log \gamma_{nk}` gives the free energy :math:`F(q, \theta)`.
+    entropy :math:`-\sum_{nk} \gamma_{nk} \log \gamma_{nk}` gives the ELBO :math:`F(q, \theta)` (the
+    negative free energy).
     """
     weights, means, covariances = params
     N, S1, S2 = stats.counts, stats.sums, stats.second_moments
@@ -371,11 +373,19 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
     2. :math:`S \leftarrow S - s_c + s_c'`, and store :math:`s_c'` in place of :math:`s_c`;
     3. M-step: :math:`\theta \leftarrow` :func:`parameters_from_statistics` :math:`(S)`.
 
-    Each step raises the free energy :math:`F(q, \theta) = \mathbb{E}_q[\log p(X, Z \mid \theta)] + H(q)`,
+    No step lowers the ELBO
+
+    .. math::
+
+        F(q, \theta) = \mathbb{E}_q[\log p(X, Z \mid \theta)] + H(q)
+        = \log p(X \mid \theta) - \mathrm{KL}\big(q \,\|\, p(Z \mid X, \theta)\big),
+
     a lower bound on :math:`\log p(X \mid \theta)`, so the parameters improve after every chunk
-    rather than once per pass. Memory: one chunk at a time, plus the stored statistics,
-    :math:`O(K D^2)` numbers per chunk for full covariances (:math:`O(KD)` for diagonal), independent
-    of the chunk's length. :math:`S` is re-summed from the stored statistics after each pass, so the
+    rather than once per pass. This :math:`F` is Neal & Hinton's (1998): the evidence lower bound,
+    the *negative* of the free energy of statistical physics (the book's convention).
+
+    Memory: one chunk at a time, plus the stored statistics, :math:`O(K D^2)` numbers per chunk for
+    full covariances (:math:`O(KD)` for diagonal), independent of the chunk's length. :math:`S` is re-summed from the stored statistics after each pass, so the
     round-off of the running update does not accumulate.
 
     Parameters
@@ -383,7 +393,7 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
     n_components : int, default=1
     covariance_type : {"full", "tied", "diag", "spherical"}, default="full"
     tol : float, default=1e-3
-        Stop when a pass raises :math:`F` by less than ``tol`` per sample.
+        Stop when a pass changes the ELBO :math:`F` by less than ``tol`` per sample.
     reg_covar : float, default=1e-6
     max_passes : int, default=100
         Maximum number of passes over the data (the first, batch pass included).
@@ -396,10 +406,12 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
     ----------
     weights_, means_, covariances_ : ndarray
         As in :class:`emlib.GaussianMixture`.
-    free_energy_history_ : ndarray of shape (n_iter_ + 1,)
-        :math:`F(q, \theta)` in nats (total, not per sample) at the end of each pass; entry 0 is
-        :math:`F(q_0, \theta_0) = \log p(X \mid \theta_0)`. It never decreases (beyond round-off,
-        with ``reg_covar=0``), and each entry is at most :math:`\log p(X \mid \theta)` of that pass's
+    elbo_history_ : ndarray of shape (n_iter_ + 1,)
+        The ELBO :math:`F(q, \theta) = \mathbb{E}_q[\log p(X, Z \mid \theta)] + H(q)` (the negative
+        free energy) in nats (total, not per sample) at the end of each pass; entry 0 is
+        :math:`F(q_0, \theta_0) = \log p(X \mid \theta_0)`. With ``reg_covar=0`` it never decreases
+        (beyond round-off); with ``reg_covar > 0`` the M-step is not the exact maximiser and it can
+        drop, by as little as described for :class:`emlib.GaussianMixture`. Each entry is at most :math:`\log p(X \mid \theta)` of that pass's
         parameters. (There is no ``loglik_history_``: the log-likelihood of the parameters at the end
         of a pass would cost one more pass over the data.)
     converged_ : bool
@@ -470,14 +482,14 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
             raise ValueError("chunks is empty: it gave no chunk to fit.")
         total = reduce(operator.add, stored)
         params = self._from_statistics(total)
-        history = [loglik, self._free_energy(total, params, entropies)]
+        history = [loglik, self._elbo(total, params, entropies)]
         n_samples = sum(sizes)
         for _ in range(max_passes - 1):
             if abs(history[-1] - history[-2]) < self.tol * n_samples:
                 break
             params = self._incremental_pass(source, stored, entropies, sizes, total, params)
             total = reduce(operator.add, stored)
-            history.append(self._free_energy(total, params, entropies))
+            history.append(self._elbo(total, params, entropies))
         converged = abs(history[-1] - history[-2]) < self.tol * n_samples
         if not converged:
             warnings.warn(
@@ -487,15 +499,15 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
                 stacklevel=2,
             )
         self._set_parameters(params)
-        self.free_energy_history_ = np.asarray(history)
+        self.elbo_history_ = np.asarray(history)
         self.converged_ = converged
         self.n_iter_ = len(history) - 1
         self.n_samples_seen_ = n_samples
         self.n_features_in_ = self.means_.shape[1]
         return self
 
-    def _free_energy(self, total: SufficientStatistics, params: MixtureParameters, entropies: list[float]) -> float:
-        r""":math:`F(q, \theta)`: the expected complete-data log-likelihood plus the entropy of :math:`q`."""
+    def _elbo(self, total: SufficientStatistics, params: MixtureParameters, entropies: list[float]) -> float:
+        r"""The ELBO :math:`F(q, \theta)`: the expected complete-data log-likelihood plus the entropy of :math:`q`."""
         return expected_complete_loglik(total, self._centred(params), self.covariance_type) + sum(entropies)
 
     def _incremental_pass(

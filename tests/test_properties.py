@@ -1,6 +1,6 @@
 """Properties every emlib estimator must have, checked by Hypothesis over random data and parameters.
 
-* EM never lowers its objective (``loglik_history_``, ``free_energy_history_``), up to a relative
+* EM never lowers its objective (``loglik_history_``, ``elbo_history_``), up to a relative
   round-off of 1e-10; k-means never raises its distortion.
 * Responsibilities are finite, non-negative and sum to 1.
 * Any finite input -- duplicate rows, constant columns, scales from 1e-8 to 1e8 -- gives finite results.
@@ -211,17 +211,17 @@ def test_bernoulli_log_posterior_never_decreases(X, K, alpha, init_params, seed)
 @SETTINGS
 @given(data=mixture_data(), covariance_type=st.sampled_from(COVARIANCE_TYPES), n_chunks=st.integers(1, 5),
        seed=st.integers(0, 2**16))
-def test_incremental_free_energy_never_decreases(data, covariance_type, n_chunks, seed):
+def test_incremental_elbo_never_decreases(data, covariance_type, n_chunks, seed):
     X, K = data
     start = random_parameters(np.random.default_rng(seed), X, K, covariance_type)
     fit = fit_unless_collapsing(lambda: emlib.IncrementalGaussianMixture(
         K, covariance_type=covariance_type, reg_covar=0.0, max_passes=15, tol=1e-12,
         weights_init=start[0], means_init=start[1], covariances_init=start[2],
     ).fit(np.array_split(X, n_chunks)), X)
-    assert_never_decreases(fit.free_energy_history_)
-    # F(q, θ) <= log p(X | θ): the free energy of the last pass is a lower bound on the log-likelihood
+    assert_never_decreases(fit.elbo_history_)
+    # F(q, θ) <= log p(X | θ): the ELBO F of the last pass is a lower bound on the log-likelihood
     loglik = gmm.e_step(X, *fit._params, covariance_type)[1]
-    assert fit.free_energy_history_[-1] <= loglik + RTOL * abs(loglik)
+    assert fit.elbo_history_[-1] <= loglik + RTOL * abs(loglik)
 
 
 @SETTINGS
@@ -329,7 +329,7 @@ def check_finite_mixtures(fits, X, K):
     for fit in fits:
         for attribute in ("weights_", "means_", "covariances_"):
             assert np.isfinite(getattr(fit, attribute)).all(), (type(fit).__name__, attribute)
-        for attribute in ("loglik_history_", "free_energy_history_", "chunk_loglik_history_"):
+        for attribute in ("loglik_history_", "elbo_history_", "chunk_loglik_history_"):
             if hasattr(fit, attribute):
                 assert np.isfinite(getattr(fit, attribute)).all(), (type(fit).__name__, attribute)
         assert_responsibilities(fit.predict_proba(X), X.shape[0], K)

@@ -6,7 +6,7 @@
   log-likelihood against the direct sum of responsibilities times log joint densities;
 * incremental EM with one chunk against batch EM iteration by iteration; incremental and online EM on
   many chunks against the batch maximum-likelihood fit (and scikit-learn's);
-* the free energy of incremental EM never decreases and stays below the log-likelihood;
+* the ELBO F of incremental EM never decreases and stays below the log-likelihood;
 * peak memory while streaming 10 times more data than one chunk, measured in a subprocess.
 """
 
@@ -138,7 +138,7 @@ def test_one_pass_over_one_chunk_is_one_batch_em_iteration(mixture_data, covaria
                                      strict=True):
         np.testing.assert_allclose(ours, estimator, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ours, pure, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(inc.free_energy_history_[0], batch.loglik_history_[0], rtol=1e-12)
+    np.testing.assert_allclose(inc.elbo_history_[0], batch.loglik_history_[0], rtol=1e-12)
 
 
 def test_passes_over_one_chunk_follow_batch_em(mixture_data):
@@ -148,7 +148,7 @@ def test_passes_over_one_chunk_follow_batch_em(mixture_data):
         inc = IncrementalGaussianMixture(3, max_passes=6, tol=1e-300, **init_kwargs(start)).fit([mixture_data])
         batch = emlib.GaussianMixture(3, max_iter=6, tol=1e-300, **init_kwargs(start)).fit(mixture_data)
     # with one chunk, q is the exact posterior of the previous parameters: F(q_t, θ_{t+1}) ≤ log p(X|θ_{t+1})
-    assert np.all(inc.free_energy_history_[1:] <= batch.loglik_history_[1:] + 1e-8)
+    assert np.all(inc.elbo_history_[1:] <= batch.loglik_history_[1:] + 1e-8)
     np.testing.assert_allclose(inc.means_, batch.means_, rtol=1e-10)
     np.testing.assert_allclose(inc.covariances_, batch.covariances_, rtol=1e-10)
 
@@ -164,7 +164,7 @@ def test_the_first_pass_over_many_chunks_is_one_batch_iteration(mixture_data):
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
-def test_free_energy_never_decreases_and_bounds_the_loglik(mixture_data, covariance_type):
+def test_elbo_never_decreases_and_bounds_the_loglik(mixture_data, covariance_type):
     chunks = np.array_split(mixture_data, 12)
     start = poor_start(mixture_data, 3, covariance_type)
     F = []
@@ -173,7 +173,7 @@ def test_free_energy_never_decreases_and_bounds_the_loglik(mixture_data, covaria
             warnings.simplefilter("ignore", emlib.ConvergenceWarning)
             inc = IncrementalGaussianMixture(3, covariance_type=covariance_type, reg_covar=0.0, tol=1e-300,
                                              max_passes=passes, **init_kwargs(start)).fit(chunks)
-        F = inc.free_energy_history_
+        F = inc.elbo_history_
         assert F[-1] <= inc.score(mixture_data) * len(mixture_data) + 1e-7
     direct_start = logsumexp(log_joint(mixture_data, *start, covariance_type), axis=1).sum()
     np.testing.assert_allclose(F[0], direct_start, rtol=1e-12)
@@ -206,7 +206,7 @@ def test_incremental_em_accepts_a_generator_function_and_a_list_alike(mixture_da
     a = IncrementalGaussianMixture(3, random_state=1).fit(chunks)
     b = IncrementalGaussianMixture(3, random_state=1).fit(lambda: (c for c in chunks))
     np.testing.assert_array_equal(a.means_, b.means_)
-    np.testing.assert_array_equal(a.free_energy_history_, b.free_energy_history_)
+    np.testing.assert_array_equal(a.elbo_history_, b.elbo_history_)
     assert clone(a).get_params()["max_passes"] == 100
 
 
