@@ -23,8 +23,9 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 CHAPTER = Path(__file__).resolve().parents[1] / "chapters" / "07_pymc_sampling.ipynb"
-# Inserted after the set-up cell: convergence failures are recorded, not raised, so that one
-# run reports every sampler; any other assert of the chapter still stops the run.
+# Inserted after the set-up cell (the first code cell, below the title): convergence
+# failures are recorded, not raised, so that one run reports every sampler; any other
+# assert of the chapter still stops the run.
 RECORD = """
 convergence_failures = []
 
@@ -38,7 +39,8 @@ def assert_converged(idata, var_names, min_ess=400):
 """
 REPORT = """
 import json
-checks = {"explicit": explicit_check, "marginal": marginal_check, **tools_checks}
+checks = {"explicit": explicit_check, "notes' priors": notes_check, "marginal": marginal_check,
+          "notes' Poisson": notes_tools_check, **tools_checks}
 print("DIAGNOSTICS", json.dumps({k: {m: float(v) for m, v in c.items()} for k, c in checks.items()}))
 """
 
@@ -46,7 +48,8 @@ print("DIAGNOSTICS", json.dumps({k: {m: float(v) for m, v in c.items()} for k, c
 def run(seed: int) -> tuple[dict | None, str, float]:
     """(diagnostics by sampler or None, first failure, seconds) of one run of the chapter."""
     notebook = nbformat.read(CHAPTER, as_version=4)
-    notebook.cells.insert(1, nbformat.v4.new_code_cell(RECORD))
+    set_up = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "code")
+    notebook.cells.insert(set_up + 1, nbformat.v4.new_code_cell(RECORD))
     notebook.cells.append(nbformat.v4.new_code_cell(REPORT))
     os.environ["EMLECTURES_SAMPLER_SEED"] = str(seed)
     client = NotebookClient(notebook, timeout=900, resources={"metadata": {"path": str(CHAPTER.parent)}})
