@@ -3,16 +3,17 @@
 Estimators follow scikit-learn's conventions (``fit`` returns ``self``, fitted attributes end
 in ``_``). Every batch EM estimator records ``loglik_history_``, the objective it maximises at
 each parameter set it visits: the total observed-data log-likelihood (the log-posterior for the
-smoothed ``BernoulliMixture``). The streaming estimators record what can be computed in one
+smoothed ``BernoulliMixture``; the total over all sequences for the hidden Markov models). The streaming estimators record what can be computed in one
 pass: ``elbo_history_`` (incremental EM: the ELBO :math:`F`, which is the negative free energy)
 and ``chunk_loglik_history_`` (online EM).
 """
 
 from sklearn.exceptions import ConvergenceWarning
 
-from . import bernoulli, datasets, gmm, kmeans, missing, plotting, semisupervised, streaming
+from . import bernoulli, datasets, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
 from .bernoulli import BernoulliMixture
 from .gmm import GaussianMixture
+from .hmm import CategoricalHMM, GaussianHMM
 from .kmeans import KMeans
 from .missing import MultivariateNormalEM
 from .semisupervised import SemiSupervisedGaussianMixture
@@ -20,7 +21,9 @@ from .streaming import IncrementalGaussianMixture, OnlineGaussianMixture
 
 __all__ = [
     "BernoulliMixture",
+    "CategoricalHMM",
     "ConvergenceWarning",
+    "GaussianHMM",
     "GaussianMixture",
     "IncrementalGaussianMixture",
     "KMeans",
@@ -30,6 +33,7 @@ __all__ = [
     "bernoulli",
     "datasets",
     "gmm",
+    "hmm",
     "kmeans",
     "missing",
     "plotting",

@@ -158,6 +158,21 @@ def check_weights(value: Any, name: str, n_components: int) -> NDArray:
     return weights
 
 
+def check_stochastic_matrix(value: Any, name: str, shape: tuple[int, int]) -> NDArray:
+    """Return a matrix of ``shape`` whose rows are probability distributions, else raise naming ``name``."""
+    matrix = check_parameter_array(value, name, shape)
+    if np.any(matrix < 0):
+        raise ValueError(f"{name} must be non-negative; got {matrix}.")
+    sums = matrix.sum(axis=1)
+    bad = np.flatnonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-6))
+    if bad.size:
+        raise ValueError(
+            f"every row of {name} must be a probability distribution summing to 1; "
+            f"row {bad[0]} sums to {sums[bad[0]]:.6g}."
+        )
+    return matrix
+
+
 def check_covariances(value: Any, name: str, covariance_type: str, shape: tuple[int, ...]) -> NDArray:
     """Return covariances of ``shape``: symmetric positive definite matrices for "full" and
     "tied", positive variances for "diag" and "spherical"; else raise naming ``name``."""

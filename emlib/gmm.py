@@ -55,6 +55,7 @@ __all__ = [
     "GaussianMixture",
     "MixtureParameters",
     "covariance_shape",
+    "data_covariances",
     "e_step",
     "fill_parameters",
     "full_covariances",
@@ -465,6 +466,20 @@ def m_step_map(
     return MixtureParameters(weights, means, covariances)
 
 
+def data_covariances(X: NDArray, n_components: int, covariance_type: str, reg_covar: float) -> NDArray:
+    r"""The data covariance :math:`\frac1N \sum_n (x_n - \bar x)(x_n - \bar x)^\top + \epsilon I` for every component,
+    in the shape of ``covariance_type`` (its diagonal for "diag", the diagonal's mean for "spherical")."""
+    D = X.shape[1]
+    data_cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + reg_covar * np.eye(D)
+    diagonal = np.diagonal(data_cov)
+    return {
+        "full": np.broadcast_to(data_cov, (n_components, D, D)).copy(),
+        "tied": data_cov,
+        "diag": np.tile(diagonal, (n_components, 1)),
+        "spherical": np.full(n_components, diagonal.mean()),
+    }[covariance_type]
+
+
 def given_parameters(estimator: Any, n_components: int, n_features: int) -> MixtureParameters:
     """An estimator's ``weights_init``, ``means_init`` and ``covariances_init``, checked; None where not given."""
     K, D = n_components, n_features
@@ -621,19 +636,12 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         """θ₀: the given initial parameters, the rest from ``init_params``."""
         if all(v is not None for v in given):
             return given
-        K, (N, D) = self.n_components, X.shape
+        K, N = self.n_components, X.shape[0]
         if self.init_params == "random_from_data":
-            data_cov = np.atleast_2d(np.cov(X, rowvar=False, bias=True)) + self.reg_covar * np.eye(D)
-            full = np.broadcast_to(data_cov, (K, D, D))
             start = MixtureParameters(
                 np.full(K, 1.0 / K),
                 X[rng.choice(N, size=K, replace=False)].copy(),
-                {
-                    "full": full.copy(),
-                    "tied": data_cov,
-                    "diag": np.diagonal(full, axis1=1, axis2=2).copy(),
-                    "spherical": np.diagonal(full, axis1=1, axis2=2).mean(axis=1),
-                }[self.covariance_type],
+                data_covariances(X, K, self.covariance_type, self.reg_covar),
             )
         else:
             start = m_step(X, self._initial_responsibilities(X, rng), self.covariance_type, self.reg_covar)
