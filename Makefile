@@ -89,8 +89,9 @@ pins:  ## regenerate constraints.txt from pyproject.toml ranges (then commit it)
 	  echo "# Stored notebook outputs are checked against re-execution, so the environment must be exact."; \
 	  /tmp/emlib-pins/bin/pip freeze --exclude-editable; } > constraints.txt
 
-bench: $(STAMP)  ## speed ratios against scikit-learn (not part of make test)
+bench: $(STAMP)  ## speed ratios against scikit-learn and hmmlearn (not part of make test)
 	$(BIN)/python benchmarks/bench_gmm.py
+	$(BIN)/python benchmarks/bench_hmm.py
 
 clean:  ## remove the built site (keeps .venv)
 	rm -rf _build

@@ -71,9 +71,9 @@ __all__ = [
     "viterbi",
 ]
 
-# Below exp(LOG_NEGLIGIBLE) = 1e-300 a scaled emission probability is set to 0, as in emlib.gmm:
-# left alone it would be a subnormal number, on which arithmetic runs about a hundred times slower.
-LOG_NEGLIGIBLE = np.log(1e-300)
+# Below 1e-300 a scaled emission probability is set to 0, as in emlib.gmm: left alone it could
+# be a subnormal number, on which arithmetic runs about a hundred times slower.
+NEGLIGIBLE = 1e-300
 
 
 class HMMStatistics(NamedTuple):
@@ -128,28 +128,51 @@ def _sequences(lengths: NDArray[np.intp]) -> list[slice]:
 # -------------------------------------------------------- the compiled recursions
 @numba.njit(cache=True)
 def _forward_scaled(startprob: NDArray, transmat: NDArray, emission: NDArray) -> tuple[NDArray, NDArray]:
-    """Scaled forward recursion on emission probabilities ``emission[t, k]`` (any positive scale)."""
+    """Scaled forward recursion on emission probabilities ``emission[t, k]`` (any positive scale).
+
+    Step t computes ``alpha[t] = (alpha[t - 1] @ transmat) * emission[t]`` and normalises it; the
+    vector-matrix product is written out as loops, which numba compiles without the allocation
+    and BLAS call per step that dominate for a few states.
+    """
     T, K = emission.shape
     alpha = np.empty((T, K))
     scale = np.empty(T)
-    alpha[0] = startprob * emission[0]
-    scale[0] = alpha[0].sum()
-    alpha[0] /= scale[0]
-    for t in range(1, T):
-        alpha[t] = (alpha[t - 1] @ transmat) * emission[t]
-        scale[t] = alpha[t].sum()
-        alpha[t] /= scale[t]
+    for t in range(T):
+        total = 0.0
+        for j in range(K):
+            if t == 0:
+                predicted = startprob[j]
+            else:
+                predicted = 0.0
+                for i in range(K):
+                    predicted += alpha[t - 1, i] * transmat[i, j]
+            alpha[t, j] = predicted * emission[t, j]
+            total += alpha[t, j]
+        scale[t] = total
+        for j in range(K):
+            alpha[t, j] /= total
     return alpha, scale
 
 
 @numba.njit(cache=True)
 def _backward_scaled(transmat: NDArray, emission: NDArray, scale: NDArray) -> NDArray:
-    """Scaled backward recursion, with the forward pass's normalisers ``scale``."""
+    """Scaled backward recursion, with the forward pass's normalisers ``scale``.
+
+    Step t computes ``beta[t] = transmat @ (emission[t + 1] * beta[t + 1]) / scale[t + 1]``,
+    written out as loops like :func:`_forward_scaled`.
+    """
     T, K = emission.shape
     beta = np.empty((T, K))
     beta[T - 1] = 1.0
+    weighted = np.empty(K)
     for t in range(T - 2, -1, -1):
-        beta[t] = transmat @ (emission[t + 1] * beta[t + 1]) / scale[t + 1]
+        for j in range(K):
+            weighted[j] = emission[t + 1, j] * beta[t + 1, j] / scale[t + 1]
+        for i in range(K):
+            total = 0.0
+            for j in range(K):
+                total += transmat[i, j] * weighted[j]
+            beta[t, i] = total
     return beta
 
 
@@ -196,10 +219,8 @@ def _scaled_emission(frame_loglik: NDArray) -> tuple[NDArray, NDArray]:
     every row has a largest entry of exactly 1, so nothing underflows to an all-zero row.
     """
     top = frame_loglik.max(axis=1)
-    shifted = frame_loglik - top[:, None]
-    negligible = shifted < LOG_NEGLIGIBLE
-    emission = np.exp(np.maximum(shifted, LOG_NEGLIGIBLE))
-    emission[negligible] = 0.0
+    emission = np.exp(frame_loglik - top[:, None])
+    emission[emission < NEGLIGIBLE] = 0.0
     return emission, top
 
 
