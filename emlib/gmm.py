@@ -437,7 +437,7 @@ def m_step_map(
     Every eigenvalue of :math:`\Sigma_k` is at least :math:`\lambda_{\min}(\Psi) / (N + \nu + D + 1)`,
     so no covariance can become singular and the MAP objective
     :math:`\log p(X \mid \theta) + \sum_k \log p(\Sigma_k)` is bounded; EM with this M-step never
-    lowers it. No ``reg_covar`` is added. (Built on :func:`m_step`; the hot path is untouched.)
+    lowers it. No ``reg_covar`` is added. The weights, means and scatter are computed as in :func:`m_step`.
 
     Parameters
     ----------
@@ -454,16 +454,15 @@ def m_step_map(
         ``(weights, means, covariances)`` with full (K, D, D) covariances.
     """
     n_features = X.shape[1]
-    scale = check_parameter_array(prior_scale, "prior_scale", (n_features, n_features))
-    if not np.allclose(scale, scale.T) or np.any(np.linalg.eigvalsh(scale) <= 0):
-        raise ValueError("prior_scale must be symmetric positive definite.")
+    scale = check_covariances(prior_scale, "prior_scale", "tied", (n_features, n_features))
     if not np.isfinite(prior_dof) or prior_dof <= n_features - 1:
         raise ValueError(f"prior_dof must exceed n_features - 1 = {n_features - 1}; got {prior_dof}.")
-    weights, means, covariances = m_step(X, responsibilities, "full", reg_covar=0.0)
-    Nk = np.asarray(responsibilities).sum(axis=0) + 10 * np.finfo(float).eps
-    scatter = covariances * Nk[:, None, None]
+    resp_kn = np.ascontiguousarray(np.asarray(responsibilities).T)
+    Nk = resp_kn.sum(axis=1) + 10 * np.finfo(float).eps
+    means = resp_kn @ X / Nk[:, None]
+    scatter = _weighted_scatter(X, resp_kn, means)
     covariances = (scatter + scale) / (Nk + prior_dof + n_features + 1)[:, None, None]
-    return MixtureParameters(weights, means, covariances)
+    return MixtureParameters(Nk / Nk.sum(), means, covariances)
 
 
 def data_covariances(X: NDArray, n_components: int, covariance_type: str, reg_covar: float) -> NDArray:
