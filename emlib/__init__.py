@@ -3,9 +3,10 @@
 Estimators follow scikit-learn's conventions (``fit`` returns ``self``, fitted attributes end
 in ``_``). Every batch EM estimator records ``loglik_history_``, the objective it maximises at
 each parameter set it visits: the total observed-data log-likelihood (the log-posterior for the
-smoothed ``BernoulliMixture``; the total over all sequences for the hidden Markov models). The streaming estimators record what can be computed in one
-pass: ``elbo_history_`` (incremental EM: the ELBO :math:`F`, which is the negative free energy)
-and ``chunk_loglik_history_`` (online EM).
+smoothed ``BernoulliMixture``; summed over all sequences for the hidden Markov models). The
+streaming estimators record what can be computed in one pass: ``elbo_history_`` (incremental
+EM: the ELBO :math:`F`, which is the negative free energy) and ``chunk_loglik_history_``
+(online EM).
 """
 
 from sklearn.exceptions import ConvergenceWarning
