@@ -12,7 +12,9 @@ estimator tags are declared by the estimators themselves (``MultivariateNormalEM
 Where a check is excluded only because its generated data cannot be fed to the estimator
 (non-binary data for ``BernoulliMixture``, arbitrary class labels for
 ``SemiSupervisedGaussianMixture``), the tests at the end of this file check the same
-conventions on data the estimator accepts.
+conventions on data the estimator accepts (``tests/test_hmm_reference.py`` for the symbols of
+``CategoricalHMM``). The hidden Markov models take ``lengths`` where scikit-learn passes ``y``;
+they are checked through thin subclasses that fit and score ``X`` as one sequence.
 """
 
 from __future__ import annotations
@@ -55,6 +57,31 @@ class OnlineGaussianMixtureOnArrays(emlib.OnlineGaussianMixture):
         return super().fit(_chunks(X), y)
 
 
+class GaussianHMMOnArrays(emlib.GaussianHMM):
+    """scikit-learn's checks call ``fit(X, y)`` and ``score(X, y)``; an HMM's second argument is
+    ``lengths`` (hmmlearn's convention).
+
+    ``fit`` and ``score`` treat ``X`` as one sequence and ignore ``y``, as ``fit(X)`` and
+    ``score(X)`` do; every other method is emlib's own.
+    """
+
+    def fit(self, X: ArrayLike, y: object = None) -> GaussianHMMOnArrays:
+        return super().fit(X)
+
+    def score(self, X: ArrayLike, y: object = None) -> float:
+        return super().score(X)
+
+
+class CategoricalHMMOnArrays(emlib.CategoricalHMM):
+    """As above, for categorical emissions."""
+
+    def fit(self, X: ArrayLike, y: object = None) -> CategoricalHMMOnArrays:
+        return super().fit(X)
+
+    def score(self, X: ArrayLike, y: object = None) -> float:
+        return super().score(X)
+
+
 ESTIMATORS = [
     emlib.KMeans(n_clusters=3, random_state=0),
     emlib.GaussianMixture(n_components=2, random_state=0),
@@ -64,6 +91,8 @@ ESTIMATORS = [
     emlib.BernoulliMixture(n_components=2, random_state=0),
     IncrementalGaussianMixtureOnArrays(n_components=2, random_state=0),
     OnlineGaussianMixtureOnArrays(n_components=2, random_state=0),
+    GaussianHMMOnArrays(n_components=2, random_state=0),
+    CategoricalHMMOnArrays(n_components=2, random_state=0),
 ]
 
 # ------------------------------------------------------------- the exclusions
@@ -117,6 +146,22 @@ SEMI_SUPERVISED = {
     ),
 }
 
+NOT_SYMBOLS = (
+    "the check fits continuous data; CategoricalHMM accepts one column of symbols 0, 1, 2, ... and "
+    "raises ValueError ('X must hold symbols' or 'X must have one column of symbols'). "
+    "tests/test_hmm_reference.py checks the same conventions on symbols."
+)
+CATEGORICAL_HMM = dict.fromkeys(
+    ["check_fit_score_takes_y", "check_estimators_overwrite_params", "check_dont_overwrite_parameters",
+     "check_estimators_fit_returns_self", "check_readonly_memmap_input", "check_n_features_in_after_fitting",
+     "check_positive_only_tag_during_fit", "check_estimators_dtypes", "check_dtype_object",
+     "check_pipeline_consistency", "check_estimators_nan_inf", "check_estimators_pickle", "check_array_api_input",
+     "check_f_contiguous_array_estimator", "check_methods_sample_order_invariance",
+     "check_methods_subset_invariance", "check_fit2d_1sample", "check_fit2d_1feature", "check_dict_unchanged",
+     "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_fit2d_predict1d"],
+    NOT_SYMBOLS,
+)
+
 EXPECTED_FAILURES = {
     "KMeans": {},
     "GaussianMixture": {},
@@ -132,6 +177,8 @@ EXPECTED_FAILURES = {
     "BernoulliMixture": BERNOULLI,
     "IncrementalGaussianMixtureOnArrays": {},
     "OnlineGaussianMixtureOnArrays": {},
+    "GaussianHMMOnArrays": {},
+    "CategoricalHMMOnArrays": CATEGORICAL_HMM,
 }
 
 
@@ -255,14 +302,17 @@ def _fitted(estimator: object, X: np.ndarray) -> object:
     return model.fit(X, np.arange(X.shape[0]) % 2 if isinstance(model, emlib.SemiSupervisedGaussianMixture) else None)
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+# CategoricalHMM reads one column of symbols; tests/test_bad_input.py checks its width.
+@pytest.mark.parametrize("estimator", [e for e in ESTIMATORS if not isinstance(e, emlib.CategoricalHMM)],
+                         ids=lambda e: type(e).__name__)
 def test_every_method_checks_the_width(estimator):
     """What check_n_features_in_after_fitting verifies, with emlib's message."""
     rng = np.random.default_rng(0)
     X = (rng.random((40, 4)) < 0.5).astype(float)  # binary, so that every estimator accepts it
     model = _fitted(estimator, X)
     assert model.n_features_in_ == 4
-    methods = [m for m in ["predict", "predict_proba", "score_samples", "score", "impute", "bic", "aic", "partial_fit"]
+    methods = [m for m in ["predict", "predict_proba", "score_samples", "score", "impute", "bic", "aic", "partial_fit",
+                           "decode"]
                if hasattr(model, m)]
     assert methods
     for method in methods:
