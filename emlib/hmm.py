@@ -462,6 +462,7 @@ class _BaseHMM(BaseEstimator):
         self.loglik_history_ = np.asarray(history)
         self.n_iter_ = len(history) - 1
         self.converged_ = converged
+        self.n_features_in_ = X.shape[1]
         return self
 
     def _initial_parameters(self, X: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray, tuple]:
@@ -620,10 +621,10 @@ class GaussianHMM(_BaseHMM):
         return check_data(X)
 
     def _check_emission_options(self, X: NDArray) -> None:
+        """Validate the emission model's hyper-parameters (before any numeric work)."""
         check_option(self.covariance_type, "covariance_type", gmm.COVARIANCE_TYPES)
         check_option(self.init, "init", ("kmeans", "random"))
         check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
-        self.n_features_in_ = X.shape[1]
 
     def _initial_emission(self, X: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
         K, (N, D) = self.n_components, X.shape
@@ -682,6 +683,8 @@ class CategoricalHMM(_BaseHMM):
     startprob_, transmat_ : ndarray
     emissionprob_ : ndarray of shape (n_components, n_symbols)
         :math:`B_{km} = p(x_t = m \mid z_t = k)`.
+    n_symbols_ : int
+        :math:`M`.
     loglik_history_ : ndarray of shape (n_iter_ + 1,)
         The total log-likelihood at :math:`\theta_0, \theta_1, \ldots`, never decreasing.
     n_iter_ : int
@@ -715,19 +718,24 @@ class CategoricalHMM(_BaseHMM):
         self.emissionprob_init = emissionprob_init
         self.random_state = random_state
 
+    @property
+    def n_symbols_(self) -> int:
+        """The number of symbols :math:`M` of the fitted model."""
+        return self.emissionprob_.shape[1]
+
     def _checked_data(self, X: ArrayLike, fitted: bool) -> NDArray[np.intp]:
         """Symbols in range: of ``n_symbols`` in ``fit``, of the fitted ``n_symbols_`` afterwards."""
-        return check_symbols(X, self.n_symbols_ if fitted else self.n_symbols)
+        if fitted:
+            return check_symbols(X, self.n_symbols_)
+        return check_symbols(X, None if self.n_symbols is None else check_positive_int(self.n_symbols, "n_symbols"))
 
     def _check_emission_options(self, X: NDArray[np.intp]) -> None:
+        """Validate ``init``; the number of symbols of this fit is ``n_symbols`` or the largest symbol + 1."""
         check_option(self.init, "init", ("random",))
-        if self.n_symbols is not None:
-            check_positive_int(self.n_symbols, "n_symbols")
-        self.n_symbols_ = int(X.max()) + 1 if self.n_symbols is None else self.n_symbols
-        self.n_features_in_ = 1
+        self._n_symbols_in_fit = int(X.max()) + 1 if self.n_symbols is None else self.n_symbols
 
     def _initial_emission(self, X: NDArray, rng: np.random.Generator) -> tuple[NDArray]:
-        K, M = self.n_components, self.n_symbols_
+        K, M = self.n_components, self._n_symbols_in_fit
         if self.emissionprob_init is None:
             return (rng.dirichlet(np.ones(M), size=K),)
         return (check_stochastic_matrix(self.emissionprob_init, "emissionprob_init", (K, M)),)
@@ -737,7 +745,7 @@ class CategoricalHMM(_BaseHMM):
             return np.log(emission[0]).T[X[:, 0]]
 
     def _emission_m_step(self, X: NDArray[np.intp], posteriors: NDArray) -> tuple[NDArray]:
-        return (categorical_emission_m_step(X[:, 0], posteriors, self.n_symbols_),)
+        return (categorical_emission_m_step(X[:, 0], posteriors, self._n_symbols_in_fit),)
 
     def _n_emission_parameters(self) -> int:
         return self.n_components * (self.n_symbols_ - 1)
