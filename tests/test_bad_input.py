@@ -18,7 +18,7 @@ import sklearn.base
 from sklearn.exceptions import NotFittedError
 
 import emlib
-from emlib import bernoulli, gmm, kmeans, missing, semisupervised, streaming
+from emlib import bernoulli, gmm, hmm, kmeans, missing, semisupervised, streaming
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(30, 2))
@@ -31,6 +31,8 @@ STRINGS = np.array([["a", "b"]] * 6)
 OBJECTS = np.array([[1.0, object()]] * 6, dtype=object)
 COMPLEX = X + 1j
 EMPTY = np.empty((0, 2))
+S = rng.integers(0, 3, size=(30, 1))  # symbols 0, 1, 2 for CategoricalHMM
+I2 = np.eye(2)
 
 GM = emlib.GaussianMixture
 SS = emlib.SemiSupervisedGaussianMixture
@@ -39,6 +41,8 @@ BM = emlib.BernoulliMixture
 MV = emlib.MultivariateNormalEM
 INC = emlib.IncrementalGaussianMixture
 ONL = emlib.OnlineGaussianMixture
+GH = emlib.GaussianHMM
+CH = emlib.CategoricalHMM
 
 
 def case(call, error, message):
@@ -179,6 +183,97 @@ BAD_INPUTS = [
     case(lambda: KM(2).fit(EMPTY), ValueError, "X is empty"),
     case(lambda: KM(2, random_state="seed").fit(X), (TypeError, ValueError), "random_state"),
     case(lambda: INC(2, random_state="seed").fit([X]), (TypeError, ValueError), "random_state"),
+    # ---------------------------------------------------------------- GaussianHMM
+    case(lambda: GH(2).fit(X, [10, 10]), ValueError, "lengths must sum to the number of rows of X, 30; they sum to 20"),
+    case(lambda: GH(2).fit(X, [20, 20]), ValueError, "lengths must sum to the number of rows of X, 30; they sum to 40"),
+    case(lambda: GH(2).fit(X, [40, -10]), ValueError, "lengths must be positive; got [40, -10]"),
+    case(lambda: GH(2).fit(X, [30, 0]), ValueError, "lengths must be positive; got [30, 0]"),
+    case(lambda: GH(2).fit(X, [15.5, 14.5]), ValueError, "lengths must be a 1-D sequence of integers"),
+    case(lambda: GH(2).fit(X, [15.0, 15.0]), ValueError, "lengths must be a 1-D sequence of integers"),
+    case(lambda: GH(2).fit(X, [[15, 15]]), ValueError, "lengths must be a 1-D sequence of integers"),
+    case(lambda: GH(2).fit(X, ["15", "15"]), ValueError, "lengths must be a 1-D sequence of integers"),
+    case(lambda: GH(2, transmat_init=[[0.5, 0.4], [0.5, 0.5]]).fit(X), ValueError,
+         "every row of transmat_init must be a probability distribution summing to 1; row 0 sums to 0.9"),
+    case(lambda: GH(2, transmat_init=[[1.5, -0.5], [0.5, 0.5]]).fit(X), ValueError, "transmat_init must be non-negative"),
+    case(lambda: GH(2, transmat_init=[[np.nan, 0.5], [0.5, 0.5]]).fit(X), ValueError, "transmat_init must be finite"),
+    case(lambda: GH(2, transmat_init=np.full((3, 3), 1 / 3)).fit(X), ValueError,
+         "transmat_init must have shape (2, 2); got (3, 3)"),
+    case(lambda: GH(2, transmat_init=[0.5, 0.5]).fit(X), ValueError, "transmat_init must have shape (2, 2); got (2,)"),
+    case(lambda: GH(2, transmat_init="uniform").fit(X), TypeError, "transmat_init must contain real numbers"),
+    case(lambda: GH(2, startprob_init=[1 / 3] * 3).fit(X), ValueError, "startprob_init must have shape (2,); got (3,)"),
+    case(lambda: GH(2, startprob_init=[0.3, 0.3]).fit(X), ValueError, "startprob_init must sum to 1"),
+    case(lambda: GH(2, startprob_init=[1.5, -0.5]).fit(X), ValueError, "startprob_init must be non-negative"),
+    case(lambda: GH(2, means_init=np.zeros((3, 2))).fit(X), ValueError, "means_init must have shape (2, 2); got (3, 2)"),
+    case(lambda: GH(2, means_init=np.zeros((2, 3))).fit(X), ValueError, "means_init must have shape (2, 2); got (2, 3)"),
+    # init="random": with the default init="kmeans", k-means runs before covars_init is checked (xfail below)
+    case(lambda: GH(2, init="random", covars_init=I2).fit(X), ValueError,
+         "covars_init must have shape (2, 2, 2); got (2, 2)"),
+    case(lambda: GH(2, init="random", covariance_type="diag", covars_init=np.ones(2)).fit(X), ValueError,
+         "covars_init must have shape (2, 2); got (2,)"),
+    case(lambda: GH(2, init="random", covariance_type="spherical", covars_init=np.ones((2, 2))).fit(X), ValueError,
+         "covars_init must have shape (2,); got (2, 2)"),
+    case(lambda: GH(2, init="random", covariance_type="tied", covars_init=np.stack([I2, I2])).fit(X), ValueError,
+         "covars_init must have shape (2, 2); got (2, 2, 2)"),
+    case(lambda: GH(2, init="random", covars_init=np.stack([I2, -I2])).fit(X), ValueError,
+         "covars_init must be positive definite"),
+    case(lambda: GH(2, init="random", covariance_type="tied", covars_init=[[1, 0.5], [0, 1]]).fit(X), ValueError,
+         "covars_init must be symmetric"),
+    case(lambda: GH(2, init="random", covariance_type="diag", covars_init=-np.ones((2, 2))).fit(X), ValueError,
+         "covars_init must be positive"),
+    pytest.param(lambda: GH(2, covars_init=I2).fit(X), ValueError, "covars_init must have shape (2, 2, 2)",
+                 id="covars_init checked before k-means", marks=pytest.mark.xfail(strict=True, reason=(
+                     "GaussianHMM._initial_emission fits emlib.KMeans for the means (init='kmeans', the default) "
+                     "before it checks covars_init, so a wrong covars_init costs a k-means fit first"))),
+    case(lambda: GH(2).fit(NAN), ValueError, "X contains NaN"),
+    case(lambda: GH(2).fit(INF), ValueError, "X contains infinity"),
+    case(lambda: GH(2).fit(X[:, 0]), ValueError, "X must be a 2-D array"),
+    case(lambda: GH(2).fit(CUBE), ValueError, "X must be a 2-D array"),
+    case(lambda: GH(2).fit(EMPTY), ValueError, "X is empty"),
+    case(lambda: GH(2).fit(STRINGS), TypeError, "X must contain real numbers"),
+    case(lambda: GH(2).fit(COMPLEX), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: GH(31).fit(X), ValueError, "X has n_samples=30, fewer than n_components=31"),
+    case(lambda: GH(0).fit(X), ValueError, "n_components must be an integer >= 1"),
+    case(lambda: GH(2, covariance_type="round").fit(X), ValueError, "covariance_type must be one of"),
+    case(lambda: GH(2, init="k-means++").fit(X), ValueError, "init must be one of 'kmeans', 'random'; got 'k-means++'"),
+    case(lambda: GH(2, n_iter=0).fit(X), ValueError, "n_iter must be an integer >= 1; got 0"),
+    case(lambda: GH(2, n_iter=2.5).fit(X), TypeError, "n_iter must be an integer >= 1"),
+    case(lambda: GH(2, tol=-1.0).fit(X), ValueError, "tol must be a finite number > 0; got -1.0"),
+    case(lambda: GH(2, reg_covar=-1.0).fit(X), ValueError, "reg_covar must be a finite number >= 0"),
+    case(lambda: GH(2, random_state="seed").fit(X), (TypeError, ValueError), "random_state"),
+    # ---------------------------------------------------------------- CategoricalHMM
+    case(lambda: CH(2).fit(S, [29]), ValueError, "lengths must sum to the number of rows of X, 30; they sum to 29"),
+    case(lambda: CH(2).fit(S, [31, -1]), ValueError, "lengths must be positive"),
+    case(lambda: CH(2).fit(S, [10.5, 19.5]), ValueError, "lengths must be a 1-D sequence of integers"),
+    case(lambda: CH(2, n_symbols=2).fit(S), ValueError, "X holds symbol 2, outside 0 .. n_symbols - 1 = 1"),
+    case(lambda: CH(2).fit(np.r_[S, [[-1]]]), ValueError, "X must hold symbols, integers 0, 1, 2, ...; found -1"),
+    case(lambda: CH(2).fit(S + 0.5), ValueError, "X must hold symbols, integers 0, 1, 2, ...; found"),
+    pytest.param(lambda: CH(2).fit(np.array([[0.0], [1e20]] * 3)), ValueError, "X must hold symbols",
+                 id="X must hold symbols (1e20)", marks=pytest.mark.xfail(strict=True, reason=(
+                     "check_symbols casts 1e20 to intp: RuntimeWarning 'invalid value encountered in cast' and "
+                     "symbol -2**63, then an IndexError from NumPy; a symbol beyond the intp range is not rejected"))),
+    case(lambda: CH(2).fit(np.c_[S, S]), ValueError, "X must have one column of symbols, shape (n_samples, 1); got (30, 2)"),
+    case(lambda: CH(2).fit(S[:, 0]), ValueError, "X must be a 2-D array"),
+    case(lambda: CH(2).fit(np.r_[S, [[np.nan]]]), ValueError, "X contains NaN"),
+    case(lambda: CH(2).fit(np.r_[S, [[np.inf]]]), ValueError, "X contains infinity"),
+    case(lambda: CH(2).fit(S.astype(str)), TypeError, "X must contain real numbers"),
+    case(lambda: CH(2, n_symbols=0).fit(S), ValueError, "n_symbols must be an integer >= 1; got 0"),
+    case(lambda: CH(2, n_symbols=2.5).fit(S), TypeError, "n_symbols must be an integer >= 1"),
+    case(lambda: CH(2, n_symbols="3").fit(S), TypeError, "n_symbols must be an integer >= 1"),
+    case(lambda: CH(2, emissionprob_init=np.full((2, 2), 0.5)).fit(S), ValueError,
+         "emissionprob_init must have shape (2, 3); got (2, 2)"),
+    case(lambda: CH(2, n_symbols=3, emissionprob_init=np.full((3, 3), 1 / 3)).fit(S), ValueError,
+         "emissionprob_init must have shape (2, 3); got (3, 3)"),
+    case(lambda: CH(2, emissionprob_init=np.full((2, 3), 0.5)).fit(S), ValueError,
+         "every row of emissionprob_init must be a probability distribution summing to 1"),
+    case(lambda: CH(2, emissionprob_init=[[1.5, -0.5, 0], [1 / 3] * 3]).fit(S), ValueError,
+         "emissionprob_init must be non-negative"),
+    case(lambda: CH(2, transmat_init=[[0.2, 0.2], [0.5, 0.5]]).fit(S), ValueError,
+         "every row of transmat_init must be a probability distribution summing to 1; row 0 sums to 0.4"),
+    case(lambda: CH(2, startprob_init=[0.5, 0.5, 0.0]).fit(S), ValueError, "startprob_init must have shape (2,)"),
+    case(lambda: CH(31).fit(S), ValueError, "X has n_samples=30, fewer than n_components=31"),
+    case(lambda: CH(2, init="kmeans").fit(S), ValueError, "init must be one of 'random'; got 'kmeans'"),
+    case(lambda: CH(2, n_iter=0).fit(S), ValueError, "n_iter must be an integer >= 1; got 0"),
+    case(lambda: CH(2, tol=-1.0).fit(S), ValueError, "tol must be a finite number > 0; got -1.0"),
 ]
 
 
@@ -195,6 +290,10 @@ NUMERIC = [
     (streaming, ["e_step", "m_step", "log_joint", "sufficient_statistics", "chunk_statistics",
                  "parameters_from_statistics", "expected_statistics", "expected_complete_loglik"]),
     (missing, ["observed_loglik", "conditional_normal", "_cholesky", "_patterns"]),
+    (hmm, ["e_step", "forward", "backward", "viterbi", "state_posteriors", "transition_posteriors", "m_step_markov",
+           "categorical_emission_m_step", "_forward_scaled", "_backward_scaled", "_viterbi_log", "_markov_chain",
+           "_scaled_emission", "_expected_transitions"]),
+    (gmm, ["log_gaussian_density", "data_covariances"]),  # the Gaussian HMM's emission densities and start
     (np.linalg, ["cholesky", "inv", "solve"]),
 ]
 
@@ -220,7 +319,7 @@ def test_bad_input_is_rejected_before_any_numeric_work(call, error, message, no_
 def test_the_table_covers_every_estimator_with_forty_cases_or_more():
     assert len(BAD_INPUTS) >= 40
     calls = " ".join(str(p.values[0].__code__.co_names) for p in BAD_INPUTS)
-    for short in ("GM", "SS", "KM", "BM", "MV", "INC", "ONL"):
+    for short in ("GM", "SS", "KM", "BM", "MV", "INC", "ONL", "GH", "CH"):
         assert f"'{short}'" in calls, short
 
 
@@ -266,6 +365,8 @@ def _fitted():
             "MultivariateNormalEM": (MV().fit(X), X),
             "IncrementalGaussianMixture": (INC(2, random_state=0).fit([X[:15], X[15:]]), X),
             "OnlineGaussianMixture": (ONL(2, random_state=0).fit([X[:15], X[15:]]), X),
+            "GaussianHMM": (GH(2, random_state=0).fit(X, [15, 15]), X),
+            "CategoricalHMM": (CH(2, random_state=0).fit(S, [15, 15]), S),
         }
 
 
@@ -278,7 +379,10 @@ METHODS = {
     "MultivariateNormalEM": ["impute"],
     "IncrementalGaussianMixture": ["predict", "predict_proba", "score", "score_samples"],
     "OnlineGaussianMixture": ["predict", "predict_proba", "score", "score_samples", "partial_fit"],
+    "GaussianHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
+    "CategoricalHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
 }
+SYMBOLS = {"CategoricalHMM"}  # one column of integer symbols: their own bad inputs, below
 
 
 def _bad_inference_inputs(good: np.ndarray, allows_nan: bool):
@@ -301,6 +405,7 @@ def _bad_inference_inputs(good: np.ndarray, allows_nan: bool):
 INFERENCE = [
     pytest.param(name, method, bad, error, message, id=f"{name}.{method}: {message}")
     for name, methods in METHODS.items()
+    if name not in SYMBOLS
     for method in methods
     for bad, error, message in _bad_inference_inputs(FITTED[name][1], allows_nan=method == "impute")
 ]
@@ -335,3 +440,58 @@ def test_bernoulli_inference_rejects_non_binary_X(no_numeric_work):
     for method in METHODS["BernoulliMixture"]:
         with pytest.raises(ValueError, match="X must contain only 0 and 1"):
             getattr(fitted, method)(X)
+
+
+# ------------------------------------------------------------------ hidden Markov models: symbols, lengths, sample
+BAD_SYMBOLS = [
+    (np.c_[S, S], ValueError, "X must have one column of symbols, shape (n_samples, 1); got (30, 2)"),
+    (S[:, 0], ValueError, "X must be a 2-D array"),
+    (S + 3, ValueError, "X holds symbol 5, outside 0 .. n_symbols - 1 = 2"),
+    (-S - 1, ValueError, "X must hold symbols, integers 0, 1, 2, ...; found -"),
+    (S + 0.5, ValueError, "X must hold symbols, integers 0, 1, 2, ...; found"),
+    (np.r_[S, [[np.nan]]], ValueError, "X contains NaN"),
+    (np.zeros((0, 1)), ValueError, "X is empty"),
+    (S.astype(str), TypeError, "X must contain real numbers"),
+]
+
+
+@pytest.mark.parametrize("method", METHODS["CategoricalHMM"])
+@pytest.mark.parametrize(("bad", "error", "message"), BAD_SYMBOLS, ids=[m for _, _, m in BAD_SYMBOLS])
+def test_fitted_categorical_hmm_rejects_bad_symbols(method, bad, error, message, no_numeric_work):
+    with pytest.raises(error) as info:
+        getattr(FITTED["CategoricalHMM"][0], method)(bad)
+    assert message in str(info.value)
+    assert info.traceback[-1].path.parts[-2] == "emlib"
+
+
+BAD_LENGTHS = [
+    ([10, 10], ValueError, "lengths must sum to the number of rows of X, 30; they sum to 20"),
+    ([31, -1], ValueError, "lengths must be positive; got [31, -1]"),
+    ([0, 30], ValueError, "lengths must be positive; got [0, 30]"),
+    ([15.5, 14.5], ValueError, "lengths must be a 1-D sequence of integers"),
+]
+
+
+@pytest.mark.parametrize("name", ["GaussianHMM", "CategoricalHMM"])
+@pytest.mark.parametrize("method", METHODS["GaussianHMM"])
+@pytest.mark.parametrize(("lengths", "error", "message"), BAD_LENGTHS, ids=[m for _, _, m in BAD_LENGTHS])
+def test_fitted_hmms_reject_bad_lengths(name, method, lengths, error, message, no_numeric_work):
+    fitted, good = FITTED[name]
+    with pytest.raises(error) as info:
+        getattr(fitted, method)(good, lengths)
+    assert message in str(info.value)
+    assert info.traceback[-1].path.parts[-2] == "emlib"
+
+
+@pytest.mark.parametrize("name", ["GaussianHMM", "CategoricalHMM"])
+@pytest.mark.parametrize(("n_samples", "error", "message"), [
+    (0, ValueError, "n_samples must be an integer >= 1; got 0"),
+    (-5, ValueError, "n_samples must be an integer >= 1; got -5"),
+    (2.5, TypeError, "n_samples must be an integer >= 1"),
+    ("a", TypeError, "n_samples must be an integer >= 1"),
+])
+def test_hmm_sample_rejects_bad_n_samples(name, n_samples, error, message, no_numeric_work):
+    with pytest.raises(error, match=message.replace("(", r"\(")):
+        FITTED[name][0].sample(n_samples)
+    with pytest.raises(NotFittedError):
+        sklearn.base.clone(FITTED[name][0]).sample(5)
