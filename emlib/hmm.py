@@ -74,6 +74,8 @@ __all__ = [
 # Below 1e-300 a scaled emission probability is set to 0, as in emlib.gmm: left alone it could
 # be a subnormal number, on which arithmetic runs about a hundred times slower.
 NEGLIGIBLE = 1e-300
+# Symbols are row indices of the emission table: a larger alphabet would not fit in memory anyway.
+MAX_SYMBOLS = 2**31
 
 
 class HMMStatistics(NamedTuple):
@@ -113,8 +115,14 @@ def check_symbols(X: ArrayLike, n_symbols: int | None = None, name: str = "X") -
     array = check_data(X, name)
     if array.shape[1] != 1:
         raise ValueError(f"{name} must have one column of symbols, shape (n_samples, 1); got {array.shape}.")
-    if np.any(array != np.round(array)) or np.any(array < 0):
-        raise ValueError(f"{name} must hold symbols, integers 0, 1, 2, ...; found {array[(array != np.round(array)) | (array < 0)][0]}.")
+    not_symbols = (array != np.round(array)) | (array < 0)
+    if np.any(not_symbols):
+        raise ValueError(f"{name} must hold symbols, integers 0, 1, 2, ...; found {array[not_symbols][0]}.")
+    if array.max() >= MAX_SYMBOLS:
+        raise ValueError(
+            f"{name} holds symbol {array.max():.6g}; symbols index a table and must be below {MAX_SYMBOLS:,}. "
+            "Relabel them 0 .. M-1 first: np.unique(X, return_inverse=True)[1]."
+        )
     if n_symbols is not None and array.max() >= n_symbols:
         raise ValueError(f"{name} holds symbol {int(array.max())}, outside 0 .. n_symbols - 1 = {n_symbols - 1}.")
     return array.astype(np.intp)
@@ -628,15 +636,21 @@ class GaussianHMM(_BaseHMM):
 
     def _initial_emission(self, X: NDArray, rng: np.random.Generator) -> tuple[NDArray, NDArray]:
         K, (N, D) = self.n_components, X.shape
+        given_means = None if self.means_init is None else check_parameter_array(self.means_init, "means_init", (K, D))
         shape = gmm.covariance_shape(self.covariance_type, K, D)
-        if self.means_init is not None:
-            means = check_parameter_array(self.means_init, "means_init", (K, D))
+        given_covars = (
+            None
+            if self.covars_init is None
+            else check_covariances(self.covars_init, "covars_init", self.covariance_type, shape)
+        )
+        if given_means is not None:
+            means = given_means
         elif self.init == "random":
             means = X[rng.choice(N, size=K, replace=False)].copy()
         else:
             means = KMeans(K, n_init=1, random_state=rng).fit(X).cluster_centers_
-        if self.covars_init is not None:
-            covars = check_covariances(self.covars_init, "covars_init", self.covariance_type, shape)
+        if given_covars is not None:
+            covars = given_covars
         else:
             covars = gmm.data_covariances(X, K, self.covariance_type, self.reg_covar)
         return means, covars

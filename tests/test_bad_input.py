@@ -205,7 +205,6 @@ BAD_INPUTS = [
     case(lambda: GH(2, startprob_init=[1.5, -0.5]).fit(X), ValueError, "startprob_init must be non-negative"),
     case(lambda: GH(2, means_init=np.zeros((3, 2))).fit(X), ValueError, "means_init must have shape (2, 2); got (3, 2)"),
     case(lambda: GH(2, means_init=np.zeros((2, 3))).fit(X), ValueError, "means_init must have shape (2, 2); got (2, 3)"),
-    # init="random": with the default init="kmeans", k-means runs before covars_init is checked (xfail below)
     case(lambda: GH(2, init="random", covars_init=I2).fit(X), ValueError,
          "covars_init must have shape (2, 2, 2); got (2, 2)"),
     case(lambda: GH(2, init="random", covariance_type="diag", covars_init=np.ones(2)).fit(X), ValueError,
@@ -220,10 +219,7 @@ BAD_INPUTS = [
          "covars_init must be symmetric"),
     case(lambda: GH(2, init="random", covariance_type="diag", covars_init=-np.ones((2, 2))).fit(X), ValueError,
          "covars_init must be positive"),
-    pytest.param(lambda: GH(2, covars_init=I2).fit(X), ValueError, "covars_init must have shape (2, 2, 2)",
-                 id="covars_init checked before k-means", marks=pytest.mark.xfail(strict=True, reason=(
-                     "GaussianHMM._initial_emission fits emlib.KMeans for the means (init='kmeans', the default) "
-                     "before it checks covars_init, so a wrong covars_init costs a k-means fit first"))),
+    case(lambda: GH(2, covars_init=I2).fit(X), ValueError, "covars_init must have shape (2, 2, 2)"),  # before k-means
     case(lambda: GH(2).fit(NAN), ValueError, "X contains NaN"),
     case(lambda: GH(2).fit(INF), ValueError, "X contains infinity"),
     case(lambda: GH(2).fit(X[:, 0]), ValueError, "X must be a 2-D array"),
@@ -247,10 +243,8 @@ BAD_INPUTS = [
     case(lambda: CH(2, n_symbols=2).fit(S), ValueError, "X holds symbol 2, outside 0 .. n_symbols - 1 = 1"),
     case(lambda: CH(2).fit(np.r_[S, [[-1]]]), ValueError, "X must hold symbols, integers 0, 1, 2, ...; found -1"),
     case(lambda: CH(2).fit(S + 0.5), ValueError, "X must hold symbols, integers 0, 1, 2, ...; found"),
-    pytest.param(lambda: CH(2).fit(np.array([[0.0], [1e20]] * 3)), ValueError, "X must hold symbols",
-                 id="X must hold symbols (1e20)", marks=pytest.mark.xfail(strict=True, reason=(
-                     "check_symbols casts 1e20 to intp: RuntimeWarning 'invalid value encountered in cast' and "
-                     "symbol -2**63, then an IndexError from NumPy; a symbol beyond the intp range is not rejected"))),
+    case(lambda: CH(2).fit(np.array([[0.0], [1e20]] * 3)), ValueError, "X holds symbol 1e+20; symbols index a table"),
+    case(lambda: CH(2).fit(np.array([[0.0], [2.0**31]] * 3)), ValueError, "must be below 2,147,483,648. Relabel"),
     case(lambda: CH(2).fit(np.c_[S, S]), ValueError, "X must have one column of symbols, shape (n_samples, 1); got (30, 2)"),
     case(lambda: CH(2).fit(S[:, 0]), ValueError, "X must be a 2-D array"),
     case(lambda: CH(2).fit(np.r_[S, [[np.nan]]]), ValueError, "X contains NaN"),
