@@ -10,18 +10,13 @@
 * closed forms for the M-step (normalised counts, weighted frequency tables, per-state sample
   moments when the states are observed) and Monte Carlo standard errors for ``sample``.
 
-scikit-learn's estimator checks: the full suite (``check_estimator``) does not apply, because
-``fit(X, lengths=None)`` and ``score(X, lengths=None)`` take the sequence lengths where
-scikit-learn passes a target ``y``: the checks' class labels become lengths and are rejected
-("lengths must be positive"), and checks such as ``check_fit_score_takes_y`` and
-``check_n_features_in_after_fitting`` call ``score(X, y=y)``. (hmmlearn's estimators do not pass
-the suite either.) Row-permutation and subset invariance of ``predict`` are not properties of an
-HMM at all: a row's state depends on its neighbours. CategoricalHMM accepts only one column of
-integer symbols, so the checks' continuous data are rejected. Below, the checks that do apply are
-run one by one: those that never call ``fit`` on both estimators, and those that fit continuous
-data on ``GaussianHMM`` through a one-sequence adapter (``fit(X, y=None)`` calls ``fit(X)``, as
-tests/test_sklearn_checks.py does for the streaming estimators); the same conventions are tested
-by hand for ``CategoricalHMM`` and with several sequences.
+scikit-learn's estimator checks run in tests/test_sklearn_checks.py, through thin subclasses
+whose ``fit(X, y)`` and ``score(X, y)`` treat ``X`` as one sequence (an HMM's second argument is
+``lengths``, not a target ``y``; hmmlearn's estimators do not pass the suite either). There
+``CategoricalHMM`` is excluded from the checks that fit continuous data; the same conventions
+(clone, NotFittedError, fit returns self and overwrites no parameter, refit and pickle give the
+same outputs, inference changes no state) are tested at the end of this file on symbols, with
+several sequences, for both models.
 """
 
 from __future__ import annotations
@@ -29,8 +24,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import pickle
-import time
-import warnings
 
 import joblib
 import numpy as np
@@ -39,8 +32,7 @@ from hmmlearn import hmm as hmmlearn_hmm
 from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils import estimator_checks
+from sklearn.exceptions import NotFittedError
 
 import emlib
 from emlib import gmm, hmm
@@ -461,11 +453,8 @@ def long_symbols():
 @pytest.mark.parametrize("data", ["long_gaussian", "long_symbols"])
 def test_a_hundred_thousand_steps(data, request):
     X, model, frame_loglik, reference = request.getfixturevalue(data)
-    model.predict_proba(X[:10])  # compiled (numba) before the clock starts
-    begin = time.perf_counter()
     loglik = model.score(X)
     posteriors = model.predict_proba(X)
-    assert time.perf_counter() - begin < 5.0
     assert np.isfinite(loglik) and loglik < -LONG * 0.5  # a real long-sequence likelihood, far below 1e-300
     assert np.isfinite(posteriors).all()
     np.testing.assert_allclose(posteriors.sum(axis=1), 1.0, rtol=1e-12)
@@ -646,44 +635,6 @@ def test_the_first_sampled_state_follows_startprob():
 
 
 # ------------------------------------------------------------------ 7. scikit-learn conventions
-class GaussianHMMOneSequence(emlib.GaussianHMM):
-    """scikit-learn's checks call ``fit(X, y)``; this adapter fits X as one sequence and ignores y.
-    Every other method is emlib's own."""
-
-    def fit(self, X, y=None):
-        return super().fit(X)
-
-
-NO_FIT_CHECKS = [
-    "check_parameters_default_constructible", "check_no_attributes_set_in_init", "check_get_params_invariance",
-    "check_set_params", "check_estimator_cloneable", "check_estimator_repr",
-    "check_do_not_raise_errors_in_init_or_set_params", "check_estimators_unfitted", "check_mixin_order",
-    "check_estimators_empty_data_messages", "check_fit1d",
-]
-FIT_CHECKS = [
-    "check_estimators_overwrite_params", "check_dont_overwrite_parameters", "check_estimators_fit_returns_self",
-    "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in", "check_estimators_pickle",
-    "check_dict_unchanged", "check_estimators_dtypes", "check_dtype_object", "check_estimators_nan_inf",
-    "check_readonly_memmap_input", "check_f_contiguous_array_estimator", "check_fit2d_1sample",
-    "check_fit2d_1feature", "check_fit2d_predict1d", "check_positive_only_tag_during_fit",
-]
-
-
-@pytest.mark.parametrize("check", NO_FIT_CHECKS)
-@pytest.mark.parametrize("estimator", [emlib.GaussianHMM(2, random_state=0), emlib.CategoricalHMM(2, random_state=0)],
-                         ids=lambda e: type(e).__name__)
-def test_sklearn_checks_without_fit(estimator, check):
-    getattr(estimator_checks, check)(type(estimator).__name__, estimator)
-
-
-@pytest.mark.parametrize("check", FIT_CHECKS)
-def test_sklearn_checks_that_fit_one_sequence(check):
-    estimator = GaussianHMMOneSequence(2, n_iter=10, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        getattr(estimator_checks, check)(type(estimator).__name__, estimator)
-
-
 METHODS = ["predict", "predict_proba", "score", "decode", "bic", "aic"]
 
 
