@@ -157,8 +157,9 @@ def _forward_scaled(startprob: NDArray, transmat: NDArray, emission: NDArray) ->
             alpha[t, j] = predicted * emission[t, j]
             total += alpha[t, j]
         scale[t] = total
-        for j in range(K):
-            alpha[t, j] /= total
+        if total > 0.0:  # 0: the sequence is impossible; the caller sees log c_t = -inf
+            for j in range(K):
+                alpha[t, j] /= total
     return alpha, scale
 
 
@@ -343,16 +344,15 @@ def e_step(frame_loglik: NDArray, lengths: NDArray, startprob: NDArray, transmat
     loglik = 0.0
     for rows in _sequences(lengths):
         alpha, scale = _forward_scaled(startprob, transmat, emission[rows])
+        if not np.all(scale > 0.0):
+            raise ValueError(
+                "a sequence has probability 0 under the model: a start, transition or emission "
+                "probability of 0 rules out every path that could explain it."
+            )
         beta = _backward_scaled(transmat, emission[rows], scale)
         posteriors[rows] = state_posteriors(alpha, beta)
         transitions += _expected_transitions(alpha, beta, transmat, emission[rows], scale)
-        with np.errstate(divide="ignore"):
-            loglik += np.log(scale).sum() + top[rows].sum()
-    if not np.isfinite(loglik):
-        raise ValueError(
-            "a sequence has probability 0 under the model: a start, transition or emission "
-            "probability of 0 rules out every path that could explain it."
-        )
+        loglik += np.log(scale).sum() + top[rows].sum()
     start = posteriors[np.cumsum(lengths) - lengths].sum(axis=0)
     return HMMStatistics(posteriors, start, transitions, float(loglik))
 
@@ -498,7 +498,8 @@ class _BaseHMM(BaseEstimator):
         return tuple(getattr(self, name) for name in self._emission_names)
 
     def score(self, X: ArrayLike, lengths: ArrayLike | None = None) -> float:
-        r"""The total log-likelihood :math:`\sum_{\text{sequences}} \log p(x_{1:T} \mid \theta)` (as hmmlearn)."""
+        r"""The total log-likelihood :math:`\sum_{\text{sequences}} \log p(x_{1:T} \mid \theta)` (as hmmlearn);
+        ``-inf`` if a sequence has probability 0 under the model."""
         X, sequences = self._inference_input(X, lengths)
         frame_loglik = self._frame_loglik(X, self._emission())
         return float(sum(forward(self.startprob_, self.transmat_, frame_loglik[rows])[1].sum() for rows in sequences))

@@ -698,3 +698,22 @@ def test_number_of_free_parameters():
         assert model._n_parameters() == 2 + 6 + emission
     model = emlib.CategoricalHMM(3, n_symbols=4, n_iter=2, random_state=0).fit(symbol_sequences([200], seed=84))
     assert model._n_parameters() == 2 + 6 + 3 * 3
+
+
+def test_an_impossible_sequence_is_reported_not_divided_by_zero():
+    """Symbols 2 then 0 cannot be emitted by this left-to-right model (every path has a factor 0)."""
+    startprob = np.array([1.0, 0.0, 0.0])
+    transmat = np.array([[0.8, 0.2, 0.0], [0.0, 0.2, 0.8], [0.0, 0.0, 1.0]])
+    emissionprob = np.array([[0.5, 0.5, 0.0], [0.4, 0.2, 0.4], [0.0, 0.5, 0.5]])
+    symbols = np.array([[2], [0]])
+    paths = itertools.product(range(3), repeat=2)
+    assert sum(startprob[a] * emissionprob[a, 2] * transmat[a, b] * emissionprob[b, 0] for a, b in paths) == 0.0
+    with np.errstate(divide="ignore"):
+        frame_loglik = np.log(emissionprob).T[symbols[:, 0]]
+    assert hmm.forward(startprob, transmat, frame_loglik)[1].sum() == -np.inf
+    with pytest.raises(ValueError, match="probability 0 under the model"):
+        hmm.e_step(frame_loglik, np.array([2]), startprob, transmat)
+    model = emlib.CategoricalHMM(3, n_symbols=3, startprob_init=startprob, transmat_init=transmat,
+                                 emissionprob_init=emissionprob)
+    with pytest.raises(ValueError, match="probability 0 under the model"):
+        model.fit(np.r_[symbols, [[1]]])
