@@ -17,9 +17,10 @@ densities :math:`b_k(x) = p(x \mid z = k)`: Gaussian (:class:`GaussianHMM`) or c
 * the **M-step**, normalised expected counts for :math:`\pi` and :math:`A`, and the emission
   M-step of the matching mixture with :math:`\gamma` as responsibilities.
 
-The recursions are Rabiner's (1989) *scaled* ones: every forward vector is normalised to sum to 1,
-so no probability underflows however long the sequence, and the normalisers multiply to the
-likelihood. Emission log densities are shifted by their maximum over states before ``exp``, so an
+The recursions are the *scaled* ones (Rabiner 1989, in the convention of Bishop 2006, §13.2.4:
+:math:`c_t = p(x_t \mid x_{1:t-1})`, and the backward pass divides by :math:`c_{t+1}`): every
+forward vector is normalised to sum to 1, so no probability underflows however long the sequence,
+and the normalisers multiply to the likelihood. Emission log densities are shifted by their maximum over states before ``exp``, so an
 outlier far from every state cannot underflow either. The loop over time cannot be vectorised (each
 step needs the one before); it is compiled with numba, and each step is a vector–matrix product
 over states. Everything else (emission densities, transition counts, M-step) is a matrix product
@@ -366,7 +367,8 @@ def m_step_markov(start: NDArray, transitions: NDArray) -> tuple[NDArray, NDArra
         \pi_k = \frac{\sum_s \gamma^{(s)}_1(k)}{S}, \qquad
         A_{ij} = \frac{\sum_t \xi_t(i, j)}{\sum_{j'} \sum_t \xi_t(i, j')}
 
-    A state that is never left (a row of zero counts) keeps a uniform row.
+    A state with no expected transitions out of it (a row of zero counts: it is never occupied
+    before the last step) gets a uniform row.
     """
     row_sums = transitions.sum(axis=1, keepdims=True)
     K = transitions.shape[0]
