@@ -11,8 +11,9 @@ EM: the ELBO :math:`F`, which is the negative free energy) and ``chunk_loglik_hi
 
 from sklearn.exceptions import ConvergenceWarning
 
-from . import bernoulli, datasets, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
+from . import bernoulli, datasets, experts, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
 from .bernoulli import BernoulliMixture
+from .experts import MixtureOfLinearRegressions
 from .gmm import GaussianMixture
 from .hmm import CategoricalHMM, GaussianHMM
 from .kmeans import KMeans
@@ -28,11 +29,13 @@ __all__ = [
     "GaussianMixture",
     "IncrementalGaussianMixture",
     "KMeans",
+    "MixtureOfLinearRegressions",
     "MultivariateNormalEM",
     "OnlineGaussianMixture",
     "SemiSupervisedGaussianMixture",
     "bernoulli",
     "datasets",
+    "experts",
     "gmm",
     "hmm",
     "kmeans",

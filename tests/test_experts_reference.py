@@ -1,0 +1,189 @@
+"""emlib's mixture of linear regressions against references nobody here wrote.
+
+* one component is ordinary least squares: ``numpy.linalg.lstsq`` and scikit-learn's
+  ``LinearRegression`` (coefficients, intercept; the noise variance is the mean squared residual);
+* EM's answer is a local maximum of the same likelihood maximised directly: L-BFGS (SciPy) on an
+  unconstrained parameterisation (log-odds of the weights, log-variances), started from EM's
+  answer, gains nothing beyond round-off;
+* the E-step's responsibilities are Bayes' rule computed here with SciPy's normal density;
+* the M-step is weighted least squares, checked against scikit-learn's ``LinearRegression`` with
+  ``sample_weight``;
+* the log-likelihood history never decreases; and the conventions scikit-learn's checks cannot
+  test because ``predict_proba`` and ``score_samples`` need ``y`` (tests/test_sklearn_checks.py).
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.special import logsumexp
+from scipy.stats import norm
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LinearRegression
+
+import emlib
+from emlib import experts
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TRUE_COEF = np.array([[1.0, -2.0], [-1.0, 0.5]])
+TRUE_INTERCEPT = np.array([0.0, 3.0])
+TRUE_SD = np.array([0.5, 1.0])
+
+
+def two_lines(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Two regression planes in two features, half of the rows each on average."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-3, 3, size=(n, 2))
+    z = rng.integers(0, 2, n)
+    y = np.einsum("nd,nd->n", X, TRUE_COEF[z]) + TRUE_INTERCEPT[z] + TRUE_SD[z] * rng.standard_normal(n)
+    return X, y, z
+
+
+def test_one_component_is_ordinary_least_squares():
+    X, y, _ = two_lines()
+    model = emlib.MixtureOfLinearRegressions(1, reg_covar=0.0, n_init=1).fit(X, y)
+    design = np.column_stack([X, np.ones(len(X))])
+    solution, *_ = np.linalg.lstsq(design, y, rcond=None)
+    np.testing.assert_allclose(model.coef_[0], solution[:2], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_[0], solution[2], rtol=1e-10, atol=1e-12)
+    sklearn_fit = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_[0], sklearn_fit.coef_, rtol=1e-10)
+    np.testing.assert_allclose(model.intercept_[0], sklearn_fit.intercept_, rtol=1e-10, atol=1e-12)
+    residuals = y - design @ solution
+    np.testing.assert_allclose(model.noise_variances_[0], np.mean(residuals**2), rtol=1e-10)
+    # the log-likelihood of the Gaussian linear model at its MLE
+    np.testing.assert_allclose(model.loglik_history_[-1], norm.logpdf(residuals, scale=residuals.std()).sum(),
+                               rtol=1e-10)
+
+
+def negative_loglik(theta: np.ndarray, X: np.ndarray, y: np.ndarray, K: int) -> float:
+    """-log p(y | X) of a K-component mixture of regressions, written independently of emlib:
+    theta = (K - 1 weight logits against the last component, K x D coefficients, K intercepts,
+    K log-variances)."""
+    D = X.shape[1]
+    logits = np.r_[theta[: K - 1], 0.0]
+    log_weights = logits - logsumexp(logits)
+    coef = theta[K - 1 : K - 1 + K * D].reshape(K, D)
+    intercept = theta[K - 1 + K * D : K - 1 + K * D + K]
+    sd = np.exp(0.5 * theta[-K:])
+    log_joint = norm.logpdf(y[:, None], loc=X @ coef.T + intercept, scale=sd) + log_weights
+    return -logsumexp(log_joint, axis=1).sum()
+
+
+def test_em_answer_is_a_local_maximum_of_the_likelihood():
+    X, y, _ = two_lines()
+    K = 2
+    model = emlib.MixtureOfLinearRegressions(K, reg_covar=0.0, tol=1e-12, max_iter=5000, random_state=0).fit(X, y)
+    assert model.converged_
+    theta = np.r_[np.log(model.weights_[:-1] / model.weights_[-1]), model.coef_.ravel(), model.intercept_,
+                  np.log(model.noise_variances_)]
+    np.testing.assert_allclose(-negative_loglik(theta, X, y, K), model.loglik_history_[-1], rtol=1e-12)
+    direct = minimize(negative_loglik, theta, args=(X, y, K), method="L-BFGS-B")
+    assert -direct.fun - model.loglik_history_[-1] < 1e-6
+    # and the fit found the two true planes (up to the order of the components)
+    order = np.argsort(model.intercept_)
+    np.testing.assert_allclose(model.coef_[order], TRUE_COEF, atol=0.15)
+    np.testing.assert_allclose(np.sqrt(model.noise_variances_[order]), TRUE_SD, atol=0.15)
+
+
+def test_e_step_is_bayes_rule():
+    X, y, _ = two_lines(50, seed=1)
+    params = experts.RegressionMixtureParameters(np.array([0.3, 0.7]), TRUE_COEF, TRUE_INTERCEPT, TRUE_SD**2)
+    resp, loglik = experts.e_step(X, y, params)
+    joint = params.weights * norm.pdf(y[:, None], loc=X @ TRUE_COEF.T + TRUE_INTERCEPT, scale=TRUE_SD)
+    np.testing.assert_allclose(resp, joint / joint.sum(axis=1, keepdims=True), rtol=1e-12)
+    np.testing.assert_allclose(loglik, np.log(joint.sum(axis=1)).sum(), rtol=1e-12)
+
+
+def test_m_step_is_weighted_least_squares():
+    X, y, _ = two_lines(80, seed=2)
+    resp = np.random.default_rng(3).dirichlet(np.ones(2), size=len(X))
+    params = experts.m_step(X, y, resp, reg_covar=0.0)
+    for k in range(2):
+        reference = LinearRegression().fit(X, y, sample_weight=resp[:, k])
+        np.testing.assert_allclose(params.coef[k], reference.coef_, rtol=1e-9)
+        np.testing.assert_allclose(params.intercept[k], reference.intercept_, rtol=1e-9, atol=1e-12)
+        residuals = y - reference.predict(X)
+        np.testing.assert_allclose(params.noise_variances[k], np.average(residuals**2, weights=resp[:, k]),
+                                   rtol=1e-9)
+    np.testing.assert_allclose(params.weights, resp.mean(axis=0), rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("K", [2, 3])
+def test_history_never_decreases(seed, K):
+    X, y, _ = two_lines(200, seed=seed)
+    model = emlib.MixtureOfLinearRegressions(K, reg_covar=0.0, n_init=1, tol=1e-10, max_iter=300,
+                                             random_state=seed).fit(X, y)
+    history = model.loglik_history_
+    assert np.diff(history).min() > -1e-9 * np.abs(history).max()
+    assert len(history) == model.n_iter_ + 1
+
+
+def test_inference_conventions_with_y():
+    """What scikit-learn's checks cannot call: methods that need y."""
+    X, y, _ = two_lines(120, seed=4)
+    model = emlib.MixtureOfLinearRegressions(2, random_state=0)
+    for call in (lambda: model.predict(X), lambda: model.predict_proba(X, y), lambda: model.score(X, y),
+                 lambda: model.score_samples(X, y), lambda: model.sample(X)):
+        with pytest.raises(NotFittedError):
+            call()
+    params = model.get_params()
+    assert model.fit(X, y) is model and model.get_params() == params
+    outputs = [model.predict(X), model.predict_proba(X, y), model.score_samples(X, y)]
+    refit = clone(model).fit(X, y)
+    for a, b in zip(outputs, [refit.predict(X), refit.predict_proba(X, y), refit.score_samples(X, y)], strict=True):
+        np.testing.assert_array_equal(a, b)
+    unpickled = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(unpickled.predict_proba(X, y), outputs[1])
+    order = np.random.default_rng(5).permutation(len(X))  # rows are independent given x
+    np.testing.assert_allclose(model.predict_proba(X[order], y[order]), outputs[1][order], rtol=1e-12)
+    np.testing.assert_allclose(model.score_samples(X[order], y[order]), outputs[2][order], rtol=1e-12)
+    np.testing.assert_allclose(model.predict(X), (X @ model.coef_.T + model.intercept_) @ model.weights_)
+    assert model.score(X, y) == pytest.approx(model.loglik_history_[-1] / len(X), rel=1e-6)
+    with pytest.raises(ValueError, match="X has 1 features, but MixtureOfLinearRegressions is expecting 2"):
+        model.predict(X[:, :1])
+    with pytest.raises(ValueError, match="y has 119 values, but X has 120 rows"):
+        model.predict_proba(X, y[:-1])
+
+
+def test_sample_follows_the_fitted_model():
+    X, y, _ = two_lines(400, seed=6)
+    model = emlib.MixtureOfLinearRegressions(2, random_state=0).fit(X, y)
+    rng = np.random.default_rng(7)
+    X_new = np.repeat(X[:1], 20_000, axis=0)
+    draws, z = model.sample(X_new, random_state=rng)
+    n = len(z)
+    frequencies = np.bincount(z, minlength=2) / n
+    assert np.all(np.abs(frequencies - model.weights_) < 5 * np.sqrt(model.weights_ * (1 - model.weights_) / n))
+    for k in range(2):
+        mean = X[0] @ model.coef_[k] + model.intercept_[k]
+        on = z == k
+        assert abs(draws[on].mean() - mean) < 5 * np.sqrt(model.noise_variances_[k] / on.sum())
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, None), "y is required"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, y[:-1]), "y has 29 values, but X has 30 rows"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, np.c_[y, y]), "y must be 1-D"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, np.r_[y[:-1], np.nan]), "y contains NaN"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(np.r_[X[:-1], [[np.nan, 0]]], y), "X contains NaN"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(10).fit(X, y), "need more than n_components * (n_features + 1) = 30"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(0).fit(X, y), "n_components must be an integer >= 1"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2, reg_covar=-1.0).fit(X, y), "reg_covar must be a finite number >= 0"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2, tol=0.0).fit(X, y), "tol must be a finite number > 0"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_bad_input_is_rejected_with_a_clear_message(call, message):
+    X, y, _ = two_lines(30, seed=8)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        call(X, y)
