@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import bernoulli, datasets, experts, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
 from .bernoulli import BernoulliMixture
-from .experts import MixtureOfLinearRegressions
+from .experts import MixtureOfExperts, MixtureOfLinearRegressions
 from .gmm import GaussianMixture
 from .hmm import CategoricalHMM, GaussianHMM
 from .kmeans import KMeans
@@ -29,6 +29,7 @@ __all__ = [
     "GaussianMixture",
     "IncrementalGaussianMixture",
     "KMeans",
+    "MixtureOfExperts",
     "MixtureOfLinearRegressions",
     "MultivariateNormalEM",
     "OnlineGaussianMixture",

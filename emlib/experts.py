@@ -1,4 +1,4 @@
-r"""Conditional mixtures fitted by EM: mixtures of linear regressions.
+r"""Conditional mixtures fitted by EM: mixtures of linear regressions and mixtures of experts.
 
 The model is a mixture over the *conditional* distribution of a response :math:`y` given inputs
 :math:`x`,
@@ -23,6 +23,12 @@ one regression line (an "expert") per component. EM alternates
 The weighted least-squares problem is solved by :func:`scipy.linalg.lstsq` on the rows scaled by
 :math:`\sqrt{\gamma_{nk}}`, not through the normal equations :math:`Z^\top \Gamma_k Z`, whose
 condition number is the square of the scaled design's.
+
+A **mixture of experts** (:class:`MixtureOfExperts`) replaces the constant weights by a softmax
+gate :math:`\alpha_k(x)`; the responsibilities are the same Bayes' rule with :math:`\alpha_k(x_n)`
+in place of :math:`\pi_k`. The gate's M-step is a multinomial logistic regression on the soft
+targets :math:`\gamma_{nk}`, with no closed form: Newton steps that raise :math:`Q` without
+maximising it make each iteration a generalised EM step.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from typing import Any, NamedTuple, Self
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.linalg import lstsq
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
@@ -47,10 +54,15 @@ from ._validation import (
 from .gmm import LOG_2PI, _normalise_log_joint
 
 __all__ = [
+    "MixtureOfExperts",
     "MixtureOfLinearRegressions",
     "RegressionMixtureParameters",
     "e_step",
+    "gate_design",
+    "gate_newton_step",
+    "gate_objective",
     "log_expert_densities",
+    "log_gate",
     "m_step",
 ]
 
@@ -94,7 +106,8 @@ def e_step(X: NDArray, y: NDArray, params: RegressionMixtureParameters) -> tuple
         \qquad
         \log p(y \mid X, \theta) = \sum_n \log \sum_k \pi_k \mathcal{N}(y_n \mid x_n^\top\beta_k + b_k, \sigma_k^2),
 
-    normalised by log-sum-exp as in :func:`emlib.gmm.e_step`.
+    normalised by log-sum-exp as in :func:`emlib.gmm.e_step`. ``params.weights`` may also be an
+    (n_samples, n_components) array of per-row weights :math:`\alpha_k(x_n)` (a gate).
 
     Returns
     -------
@@ -104,6 +117,11 @@ def e_step(X: NDArray, y: NDArray, params: RegressionMixtureParameters) -> tuple
     """
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, which the normalisation handles
         log_weights = np.log(params.weights)
+    return _normalised(X, y, log_weights, params)
+
+
+def _normalised(X: NDArray, y: NDArray, log_weights: NDArray, params: RegressionMixtureParameters) -> tuple[NDArray, float]:
+    """Responsibilities and total log-likelihood from log weights (per component or per row)."""
     log_joint = log_expert_densities(X, y, params.coef, params.intercept, params.noise_variances) + log_weights
     resp_kn, log_py = _normalise_log_joint(np.ascontiguousarray(log_joint.T))
     return resp_kn.T, float(log_py.sum())
@@ -152,7 +170,122 @@ def m_step(X: NDArray, y: NDArray, responsibilities: NDArray, reg_covar: float =
     return RegressionMixtureParameters(Nk / Nk.sum(), coef, intercept, noise_variances)
 
 
-class MixtureOfLinearRegressions(BaseEstimator):
+class _ConditionalMixture(BaseEstimator):
+    """EM for p(y | x) = sum_k w_k(x) N(y | x^T beta_k + b_k, sigma_k^2); subclasses supply the weights."""
+
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+        """Fit by EM from ``n_init`` random starts and keep the best.
+
+        Each start draws random responsibilities (Dirichlet(1) rows) and begins with an M-step.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        X = check_data(X)
+        y = check_response(y, X.shape[0])
+        K = check_positive_int(self.n_components, "n_components")
+        check_positive_float(self.tol, "tol")
+        check_positive_int(self.max_iter, "max_iter")
+        check_positive_int(self.n_init, "n_init")
+        check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
+        self._check_weight_options()
+        minimum = K * (X.shape[1] + 1)
+        if X.shape[0] <= minimum:
+            raise ValueError(
+                f"X has n_samples={X.shape[0]}, but {K} regressions on {X.shape[1]} features need more "
+                f"than n_components * (n_features + 1) = {minimum} rows to be identified."
+            )
+        rng = check_random_state(self.random_state)
+        runs = [self._em(X, y, rng.dirichlet(np.ones(K), size=X.shape[0])) for _ in range(self.n_init)]
+        experts, weights, history, converged = max(runs, key=lambda run: run[2][-1])
+        if not converged:
+            warnings.warn(
+                f"{type(self).__name__} did not converge in max_iter={self.max_iter} iterations; "
+                "increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        _, self.coef_, self.intercept_, self.noise_variances_ = experts
+        self._set_weights(weights)
+        self.loglik_history_ = np.asarray(history)
+        self.n_iter_ = len(history) - 1
+        self.converged_ = converged
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _em(self, X: NDArray, y: NDArray, resp: NDArray) -> tuple[RegressionMixtureParameters, Any, list[float], bool]:
+        """EM from the M-step of ``resp``: (experts, weights, objective history, converged)."""
+        weights = None
+        history: list[float] = []
+        for _ in range(self.max_iter + 1):
+            experts = m_step(X, y, resp, self.reg_covar)
+            weights = self._weights_m_step(X, resp, experts, weights)
+            resp, loglik = _normalised(X, y, self._log_weights_of(X, weights), experts)
+            history.append(loglik - self._penalty(weights))
+            if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
+                return experts, weights, history, True
+        return experts, weights, history, False
+
+    def _penalty(self, weights: Any) -> float:
+        return 0.0
+
+    # ------------------------------------------------------------ inference
+    @property
+    def _experts(self) -> RegressionMixtureParameters:
+        return RegressionMixtureParameters(None, self.coef_, self.intercept_, self.noise_variances_)
+
+    def _checked(self, X: ArrayLike) -> NDArray:
+        check_is_fitted(self)
+        X = check_data(X)
+        check_n_features(X, self.n_features_in_, type(self).__name__)
+        return X
+
+    def predict(self, X: ArrayLike) -> NDArray:
+        r"""The mixture mean :math:`\mathbb{E}[y \mid x] = \sum_k w_k(x) (x^\top\beta_k + b_k)`."""
+        X = self._checked(X)
+        weights = np.exp(self._log_weights(X))
+        return ((X @ self.coef_.T + self.intercept_) * weights).sum(axis=1)
+
+    def predict_proba(self, X: ArrayLike, y: ArrayLike) -> NDArray:
+        r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, y_n)` (they need :math:`y`)."""
+        X = self._checked(X)
+        return _normalised(X, check_response(y, X.shape[0]), self._log_weights(X), self._experts)[0]
+
+    def score_samples(self, X: ArrayLike, y: ArrayLike) -> NDArray:
+        r""":math:`\log p(y_n \mid x_n, \theta)` for each row."""
+        X = self._checked(X)
+        y = check_response(y, X.shape[0])
+        log_joint = log_expert_densities(X, y, self.coef_, self.intercept_, self.noise_variances_)
+        return _normalise_log_joint(np.ascontiguousarray((log_joint + self._log_weights(X)).T))[1]
+
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
+        """The mean conditional log-likelihood per sample (not scikit-learn's :math:`R^2`)."""
+        return float(self.score_samples(X, y).mean())
+
+    def sample(self, X: ArrayLike, random_state: Any = None) -> tuple[NDArray, NDArray[np.intp]]:
+        """Draw one response per row of ``X``: a component :math:`z \\sim w(x)`, then
+        :math:`y \\sim \\mathcal{N}(x^\\top\\beta_z + b_z, \\sigma_z^2)`.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        z : ndarray of shape (n_samples,)
+        """
+        X = self._checked(X)
+        rng = check_random_state(self.random_state if random_state is None else random_state)
+        cumulative = np.cumsum(np.exp(self._log_weights(X)), axis=1)
+        z = np.minimum((rng.uniform(size=(X.shape[0], 1)) > cumulative).sum(axis=1), self.n_components - 1)
+        means = np.einsum("nd,nd->n", X, self.coef_[z]) + self.intercept_[z]
+        return means + np.sqrt(self.noise_variances_[z]) * rng.standard_normal(X.shape[0]), z
+
+
+class MixtureOfLinearRegressions(_ConditionalMixture):
     r"""A mixture of linear regressions fitted by EM, with scikit-learn's interface.
 
     Parameters
@@ -167,7 +300,6 @@ class MixtureOfLinearRegressions(BaseEstimator):
     reg_covar : float, default=1e-6
         Added to every noise variance in the M-step (0: the exact M-step).
     random_state : int, numpy.random.Generator or None, default=None
-        Each start draws random responsibilities (Dirichlet(1) rows) and begins with an M-step.
 
     Attributes
     ----------
@@ -200,105 +332,156 @@ class MixtureOfLinearRegressions(BaseEstimator):
         self.reg_covar = reg_covar
         self.random_state = random_state
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
-        """Fit by EM from ``n_init`` random starts and keep the best.
+    def _check_weight_options(self) -> None:
+        """No options beyond the shared ones."""
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
+    def _weights_m_step(self, X: NDArray, resp: NDArray, experts: RegressionMixtureParameters, weights: Any) -> NDArray:
+        return experts.weights
 
-        Returns
-        -------
-        self
-        """
-        X = check_data(X)
-        y = check_response(y, X.shape[0])
-        K = check_positive_int(self.n_components, "n_components")
-        check_positive_float(self.tol, "tol")
-        check_positive_int(self.max_iter, "max_iter")
-        check_positive_int(self.n_init, "n_init")
-        check_positive_float(self.reg_covar, "reg_covar", allow_zero=True)
-        minimum = K * (X.shape[1] + 1)
-        if X.shape[0] <= minimum:
-            raise ValueError(
-                f"X has n_samples={X.shape[0]}, but {K} regressions on {X.shape[1]} features need more "
-                f"than n_components * (n_features + 1) = {minimum} rows to be identified."
-            )
-        rng = check_random_state(self.random_state)
-        runs = [self._em(X, y, rng.dirichlet(np.ones(K), size=X.shape[0])) for _ in range(self.n_init)]
-        params, history, converged = max(runs, key=lambda run: run[1][-1])
-        if not converged:
-            warnings.warn(
-                f"{type(self).__name__} did not converge in max_iter={self.max_iter} iterations; "
-                "increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.weights_, self.coef_, self.intercept_, self.noise_variances_ = params
-        self.loglik_history_ = np.asarray(history)
-        self.n_iter_ = len(history) - 1
-        self.converged_ = converged
-        self.n_features_in_ = X.shape[1]
-        return self
-
-    def _em(self, X: NDArray, y: NDArray, resp: NDArray) -> tuple[RegressionMixtureParameters, list[float], bool]:
-        """EM from the M-step of ``resp``: (parameters, log-likelihood history, converged)."""
-        params = m_step(X, y, resp, self.reg_covar)
-        resp, loglik = e_step(X, y, params)
-        history = [loglik]
-        for _ in range(self.max_iter):
-            params = m_step(X, y, resp, self.reg_covar)
-            resp, loglik = e_step(X, y, params)
-            history.append(loglik)
-            if abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
-                return params, history, True
-        return params, history, False
-
-    # ------------------------------------------------------------ inference
-    @property
-    def _params(self) -> RegressionMixtureParameters:
-        return RegressionMixtureParameters(self.weights_, self.coef_, self.intercept_, self.noise_variances_)
-
-    def _checked(self, X: ArrayLike) -> NDArray:
-        check_is_fitted(self)
-        X = check_data(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X
-
-    def predict(self, X: ArrayLike) -> NDArray:
-        r"""The mixture mean :math:`\mathbb{E}[y \mid x] = \sum_k \pi_k (x^\top\beta_k + b_k)`."""
-        X = self._checked(X)
-        return (X @ self.coef_.T + self.intercept_) @ self.weights_
-
-    def predict_proba(self, X: ArrayLike, y: ArrayLike) -> NDArray:
-        r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, y_n)` (they need :math:`y`)."""
-        X = self._checked(X)
-        return e_step(X, check_response(y, X.shape[0]), self._params)[0]
-
-    def score_samples(self, X: ArrayLike, y: ArrayLike) -> NDArray:
-        r""":math:`\log p(y_n \mid x_n, \theta)` for each row."""
-        X = self._checked(X)
-        y = check_response(y, X.shape[0])
-        log_joint = log_expert_densities(X, y, self.coef_, self.intercept_, self.noise_variances_)
+    def _log_weights_of(self, X: NDArray, weights: NDArray) -> NDArray:
+        r""":math:`\log \pi_k` for every row, shape (n_samples, n_components)."""
         with np.errstate(divide="ignore"):
-            log_joint = log_joint + np.log(self.weights_)
-        return _normalise_log_joint(np.ascontiguousarray(log_joint.T))[1]
+            return np.broadcast_to(np.log(weights), (X.shape[0], len(weights)))
 
-    def score(self, X: ArrayLike, y: ArrayLike) -> float:
-        """The mean conditional log-likelihood per sample (not scikit-learn's :math:`R^2`)."""
-        return float(self.score_samples(X, y).mean())
+    def _set_weights(self, weights: NDArray) -> None:
+        self.weights_ = weights
 
-    def sample(self, X: ArrayLike, random_state: Any = None) -> tuple[NDArray, NDArray[np.intp]]:
-        """Draw one response per row of ``X``: a component :math:`z \\sim \\pi`, then :math:`y \\sim \\mathcal{N}(x^\\top\\beta_z + b_z, \\sigma_z^2)`.
+    def _log_weights(self, X: NDArray) -> NDArray:
+        return self._log_weights_of(X, self.weights_)
 
-        Returns
-        -------
-        y : ndarray of shape (n_samples,)
-        z : ndarray of shape (n_samples,)
-        """
-        X = self._checked(X)
-        rng = check_random_state(self.random_state if random_state is None else random_state)
-        z = rng.choice(self.n_components, size=X.shape[0], p=self.weights_)
-        means = np.einsum("nd,nd->n", X, self.coef_[z]) + self.intercept_[z]
-        return means + np.sqrt(self.noise_variances_[z]) * rng.standard_normal(X.shape[0]), z
+
+class MixtureOfExperts(_ConditionalMixture):
+    r"""A mixture of linear-regression experts with a softmax gate, fitted by generalised EM.
+
+    .. math::
+
+        p(y \mid x) = \sum_k \alpha_k(x) \, \mathcal{N}(y \mid x^\top\beta_k + b_k, \sigma_k^2),
+        \qquad \alpha(x) = \operatorname{softmax}(\tilde x^\top V), \quad \tilde x = (x, 1)
+
+    (Jacobs et al. 1991; Jordan & Jacobs 1994). The experts' M-step is that of
+    :class:`MixtureOfLinearRegressions`; the gate's has no closed form, so each iteration makes
+    ``gate_steps`` Newton steps on it (:func:`gate_newton_step`), each of which raises the gate's
+    part of :math:`Q` without maximising it: generalised EM, whose objective still never decreases.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+    tol, max_iter, n_init, reg_covar, random_state
+        As :class:`MixtureOfLinearRegressions`.
+    gate_l2 : float, default=0.0
+        :math:`\lambda`, an L2 penalty :math:`\frac{\lambda}{2}\lVert V\rVert^2` on the gate's
+        weights (MAP estimation of the gate): keeps them finite when the gate can separate the data.
+    gate_steps : int, default=1
+        Newton steps on the gate per EM iteration.
+    gate_uses_inputs : bool, default=True
+        ``False``: the gate sees only a constant, :math:`\alpha_k(x) = \pi_k`, and the model is a
+        mixture of linear regressions.
+
+    Attributes
+    ----------
+    gate_coef_ : ndarray of shape (n_features + 1, n_components - 1)
+        :math:`V` (the last row multiplies the constant; the last component's column is 0).
+    coef_, intercept_, noise_variances_ : ndarray
+        The experts, as in :class:`MixtureOfLinearRegressions`.
+    loglik_history_ : ndarray of shape (n_iter_ + 1,)
+        The objective :math:`\log p(y \mid X, \theta_t) - \frac{\lambda}{2}\lVert V_t\rVert^2`,
+        never decreasing with ``reg_covar=0``.
+    n_iter_ : int
+    converged_ : bool
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        n_components: int = 2,
+        *,
+        tol: float = 1e-6,
+        max_iter: int = 500,
+        n_init: int = 5,
+        reg_covar: float = 1e-6,
+        gate_l2: float = 0.0,
+        gate_steps: int = 1,
+        gate_uses_inputs: bool = True,
+        random_state: int | np.random.Generator | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.reg_covar = reg_covar
+        self.gate_l2 = gate_l2
+        self.gate_steps = gate_steps
+        self.gate_uses_inputs = gate_uses_inputs
+        self.random_state = random_state
+
+    def _check_weight_options(self) -> None:
+        check_positive_float(self.gate_l2, "gate_l2", allow_zero=True)
+        check_positive_int(self.gate_steps, "gate_steps")
+        if not isinstance(self.gate_uses_inputs, bool | np.bool_):
+            raise TypeError(f"gate_uses_inputs must be True or False; got {self.gate_uses_inputs!r}.")
+
+    def _weights_m_step(self, X: NDArray, resp: NDArray, experts: RegressionMixtureParameters, weights: Any) -> NDArray:
+        design = gate_design(X, self.gate_uses_inputs)
+        gate_coef = np.zeros((design.shape[1], self.n_components - 1)) if weights is None else weights
+        for _ in range(self.gate_steps):
+            gate_coef = gate_newton_step(design, gate_coef, resp, self.gate_l2)
+        return gate_coef
+
+    def _log_weights_of(self, X: NDArray, gate_coef: NDArray) -> NDArray:
+        return log_gate(gate_design(X, self.gate_uses_inputs), gate_coef)
+
+    def _penalty(self, gate_coef: NDArray) -> float:
+        return 0.5 * self.gate_l2 * float((gate_coef**2).sum())
+
+    def _set_weights(self, gate_coef: NDArray) -> None:
+        self.gate_coef_ = gate_coef
+
+    def _log_weights(self, X: NDArray) -> NDArray:
+        return self._log_weights_of(X, self.gate_coef_)
+
+
+# ------------------------------------------------------------------ mixtures of experts
+def gate_design(X: NDArray, uses_inputs: bool = True) -> NDArray:
+    """The gate's inputs :math:`\\tilde x = (x, 1)`, or the constant column alone."""
+    ones = np.ones((X.shape[0], 1))
+    return np.hstack([X, ones]) if uses_inputs else ones
+
+
+def log_gate(design: NDArray, gate_coef: NDArray) -> NDArray:
+    r""":math:`\log \alpha_k(x_n) = \log \operatorname{softmax}_k(\tilde x_n^\top V)`, shape (n_samples, n_components).
+
+    ``gate_coef`` :math:`V` has shape (n_gate_features, n_components - 1): the last component's
+    column is fixed at 0, since adding one vector to every column leaves the softmax unchanged.
+    """
+    logits = np.hstack([design @ gate_coef, np.zeros((design.shape[0], 1))])
+    return logits - logsumexp(logits, axis=1, keepdims=True)
+
+
+def gate_objective(design: NDArray, gate_coef: NDArray, responsibilities: NDArray, gate_l2: float) -> float:
+    r"""The gate's part of :math:`Q`, :math:`\sum_n \sum_k \gamma_{nk} \log \alpha_k(x_n) - \frac{\lambda}{2}\lVert V \rVert^2`."""
+    return float((responsibilities * log_gate(design, gate_coef)).sum() - 0.5 * gate_l2 * (gate_coef**2).sum())
+
+
+def gate_newton_step(design: NDArray, gate_coef: NDArray, responsibilities: NDArray, gate_l2: float) -> NDArray:
+    r"""One Newton step on the gate's part of :math:`Q`, halved until it does not lower it.
+
+    The gradient is :math:`\sum_n \tilde x_n (\gamma_{nk} - \alpha_{nk})` (the soft targets minus
+    the gate's prediction, as in multinomial logistic regression) and the Hessian
+    :math:`-\sum_n (\operatorname{diag}\alpha_n - \alpha_n\alpha_n^\top) \otimes \tilde x_n \tilde x_n^\top`
+    over the free components. The step raises :math:`Q` without maximising it: a generalised EM
+    step (Dempster, Laird & Rubin 1977), which is all EM's monotonicity needs.
+    """
+    alpha = np.exp(log_gate(design, gate_coef))[:, :-1]
+    P, F = design.shape[1], alpha.shape[1]
+    gradient = design.T @ (responsibilities[:, :-1] - alpha) - gate_l2 * gate_coef
+    curvature = np.einsum("nk,kj->nkj", alpha, np.eye(F)) - np.einsum("nk,nj->nkj", alpha, alpha)
+    hessian = -np.einsum("nkj,na,nb->akbj", curvature, design, design).reshape(P * F, P * F)
+    hessian -= gate_l2 * np.eye(P * F)
+    step = np.linalg.lstsq(-hessian, gradient.ravel(), rcond=None)[0].reshape(P, F)
+    before = gate_objective(design, gate_coef, responsibilities, gate_l2)
+    for _ in range(30):
+        candidate = gate_coef + step
+        if gate_objective(design, candidate, responsibilities, gate_l2) >= before:
+            return candidate
+        step = step / 2
+    return gate_coef

@@ -24,7 +24,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.linear_model import LinearRegression
+from sklearn.linear_model import LinearRegression, LogisticRegression
 
 import emlib
 from emlib import experts
@@ -187,3 +187,118 @@ def test_bad_input_is_rejected_with_a_clear_message(call, message):
     X, y, _ = two_lines(30, seed=8)
     with pytest.raises(ValueError, match=re.escape(message)):
         call(X, y)
+
+
+# ------------------------------------------------------------------ mixtures of experts
+def broken_line(n: int = 300, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """y = 1 + 2x for x < 0 and y = 1 - x for x >= 0, with noise: which line applies depends on x."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-2, 2, size=n)
+    y = np.where(x < 0, 1 + 2 * x, 1 - x) + 0.2 * rng.standard_normal(n)
+    return x[:, None], y
+
+
+def test_constant_gate_is_the_mixture_of_regressions():
+    """A gate that sees only a constant is a softmax of K - 1 free logits, maximised by pi_k = N_k / N:
+    with enough Newton steps per iteration, the same path as MixtureOfLinearRegressions."""
+    X, y, _ = two_lines(200, seed=9)
+    common = dict(n_init=1, reg_covar=0.0, tol=1e-10, max_iter=40, random_state=3)
+    moe = emlib.MixtureOfExperts(2, gate_uses_inputs=False, gate_steps=25, **common).fit(X, y)
+    molr = emlib.MixtureOfLinearRegressions(2, **common).fit(X, y)
+    n = min(len(moe.loglik_history_), len(molr.loglik_history_))
+    np.testing.assert_allclose(moe.loglik_history_[:n], molr.loglik_history_[:n], rtol=1e-9)
+    np.testing.assert_allclose(moe.coef_, molr.coef_, rtol=1e-7, atol=1e-9)
+    weights = np.exp(experts.log_gate(np.ones((1, 1)), moe.gate_coef_))[0]
+    np.testing.assert_allclose(weights, molr.weights_, rtol=1e-8)
+    np.testing.assert_allclose(moe.predict(X), molr.predict(X), rtol=1e-7, atol=1e-9)
+
+
+def test_gate_newton_steps_reach_the_weighted_logistic_regression():
+    """The gate's M-step maximises sum_nk gamma_nk log alpha_k(x_n): multinomial logistic regression
+    with soft targets, i.e. with every row repeated K times, labelled k, weighted gamma_nk.
+    scikit-learn's LogisticRegression (no penalty) solves that; the predicted probabilities agree."""
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(150, 2))
+    logits = X @ np.array([[1.0, -0.5, 0.0], [0.5, 1.0, 0.0]])
+    resp = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    resp = 0.7 * resp + 0.3 * rng.dirichlet(np.ones(3), size=150)  # soft targets, not a logistic model
+    design = experts.gate_design(X)
+    gate_coef = np.zeros((3, 2))
+    objective = [experts.gate_objective(design, gate_coef, resp, 0.0)]
+    for _ in range(30):
+        gate_coef = experts.gate_newton_step(design, gate_coef, resp, 0.0)
+        objective.append(experts.gate_objective(design, gate_coef, resp, 0.0))
+    assert np.diff(objective).min() >= 0.0  # every step raises Q (generalised EM)
+    reference = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000).fit(
+        np.tile(X, (3, 1)), np.repeat(np.arange(3), 150), sample_weight=resp.T.ravel())
+    np.testing.assert_allclose(np.exp(experts.log_gate(design, gate_coef)), reference.predict_proba(X), atol=1e-6)
+
+
+@pytest.mark.parametrize("gate_l2", [0.0, 1.0])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_generalised_em_never_decreases_its_objective(seed, gate_l2):
+    X, y = broken_line(seed=seed)
+    model = emlib.MixtureOfExperts(2, gate_l2=gate_l2, reg_covar=0.0, n_init=1, tol=1e-10, max_iter=200,
+                                   random_state=seed).fit(X, y)
+    history = model.loglik_history_
+    assert np.diff(history).min() > -1e-9 * np.abs(history).max()
+    penalty = 0.5 * gate_l2 * (model.gate_coef_**2).sum()
+    np.testing.assert_allclose(history[-1], model.score(X, y) * len(X) - penalty, rtol=1e-9)
+
+
+def moe_negative_loglik(theta: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+    """-log p(y | x) of a two-expert, one-feature mixture of experts, written independently:
+    theta = (gate slope, gate intercept, 2 slopes, 2 intercepts, 2 log-variances)."""
+    gate = theta[0] * X[:, 0] + theta[1]
+    log_alpha = np.column_stack([gate, np.zeros(len(X))])
+    log_alpha -= logsumexp(log_alpha, axis=1, keepdims=True)
+    means = X[:, :1] * theta[2:4] + theta[4:6]
+    return -logsumexp(log_alpha + norm.logpdf(y[:, None], means, np.exp(0.5 * theta[6:8])), axis=1).sum()
+
+
+def test_mixture_of_experts_answer_is_a_local_maximum_and_beats_the_mixture_of_regressions():
+    X, y = broken_line()
+    model = emlib.MixtureOfExperts(2, reg_covar=0.0, tol=1e-12, max_iter=2000, random_state=0).fit(X, y)
+    assert model.converged_
+    theta = np.r_[model.gate_coef_[:, 0], model.coef_[:, 0], model.intercept_, np.log(model.noise_variances_)]
+    np.testing.assert_allclose(-moe_negative_loglik(theta, X, y), model.loglik_history_[-1], rtol=1e-12)
+    direct = minimize(moe_negative_loglik, theta, args=(X, y), method="L-BFGS-B")
+    assert -direct.fun - model.loglik_history_[-1] < 1e-6
+    order = np.argsort(model.coef_[:, 0])  # the two true lines: slopes -1 and 2, intercepts 1
+    np.testing.assert_allclose(model.coef_[order, 0], [-1.0, 2.0], atol=0.1)
+    np.testing.assert_allclose(model.intercept_, [1.0, 1.0], atol=0.1)
+    molr = emlib.MixtureOfLinearRegressions(2, reg_covar=0.0, random_state=0).fit(X, y)
+    assert model.score(X, y) > molr.score(X, y) + 0.1  # the gate knows which line applies where
+
+
+def test_mixture_of_experts_inference_conventions_with_y():
+    X, y = broken_line(120, seed=4)
+    model = emlib.MixtureOfExperts(2, random_state=0)
+    with pytest.raises(NotFittedError):
+        model.predict(X)
+    assert model.fit(X, y) is model
+    outputs = [model.predict(X), model.predict_proba(X, y), model.score_samples(X, y)]
+    refit = clone(model).fit(X, y)
+    for a, b in zip(outputs, [refit.predict(X), refit.predict_proba(X, y), refit.score_samples(X, y)], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict_proba(X, y), outputs[1])
+    order = np.random.default_rng(5).permutation(len(X))
+    np.testing.assert_allclose(model.score_samples(X[order], y[order]), outputs[2][order], rtol=1e-12)
+    alpha = np.exp(experts.log_gate(experts.gate_design(X), model.gate_coef_))
+    np.testing.assert_allclose(model.predict(X), ((X @ model.coef_.T + model.intercept_) * alpha).sum(axis=1))
+    with pytest.raises(ValueError, match="X has 2 features, but MixtureOfExperts is expecting 1"):
+        model.predict(np.c_[X, X])
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "message"),
+    [
+        ({"gate_l2": -1.0}, ValueError, "gate_l2 must be a finite number >= 0"),
+        ({"gate_steps": 0}, ValueError, "gate_steps must be an integer >= 1"),
+        ({"gate_uses_inputs": "yes"}, TypeError, "gate_uses_inputs must be True or False"),
+    ],
+)
+def test_mixture_of_experts_options_are_checked(options, error, message):
+    X, y = broken_line(60)
+    with pytest.raises(error, match=message):
+        emlib.MixtureOfExperts(2, **options).fit(X, y)

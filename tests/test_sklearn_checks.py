@@ -94,6 +94,7 @@ ESTIMATORS = [
     GaussianHMMOnArrays(n_components=2, random_state=0),
     CategoricalHMMOnArrays(n_components=2, random_state=0),
     emlib.MixtureOfLinearRegressions(n_components=2, random_state=0),
+    emlib.MixtureOfExperts(n_components=2, random_state=0),
 ]
 
 # ------------------------------------------------------------- the exclusions
@@ -193,6 +194,7 @@ EXPECTED_FAILURES = {
     "GaussianHMMOnArrays": {},
     "CategoricalHMMOnArrays": CATEGORICAL_HMM,
     "MixtureOfLinearRegressions": REGRESSION_MIXTURE,
+    "MixtureOfExperts": REGRESSION_MIXTURE,
 }
 
 
@@ -319,7 +321,7 @@ def _fitted(estimator: object, X: np.ndarray) -> object:
 # CategoricalHMM reads one column of symbols (tests/test_bad_input.py checks its width); the
 # regression mixture's methods need y (tests/test_experts_reference.py checks its width).
 @pytest.mark.parametrize("estimator", [e for e in ESTIMATORS
-                                       if not isinstance(e, emlib.CategoricalHMM | emlib.MixtureOfLinearRegressions)],
+                                       if not isinstance(e, emlib.CategoricalHMM | emlib.experts._ConditionalMixture)],
                          ids=lambda e: type(e).__name__)
 def test_every_method_checks_the_width(estimator):
     """What check_n_features_in_after_fitting verifies, with emlib's message."""
