@@ -109,7 +109,7 @@ def hmmlearn_fit(kind: str, K: int, D: int, start: dict, implementation: str) ->
     return fit
 
 
-def best_time(fit: Callable, X: np.ndarray, lengths: np.ndarray, n_iter: int) -> float:
+def elapsed(fit: Callable, X: np.ndarray, lengths: np.ndarray, n_iter: int) -> float:
     started = time.perf_counter()
     fit(X, lengths, n_iter)
     return time.perf_counter() - started
@@ -122,8 +122,8 @@ def time_per_iteration(contenders: dict[str, Callable], X: np.ndarray, lengths: 
         fit(X, lengths, 1)
     for _ in range(repeats):
         for name, fit in contenders.items():
-            long[name] = min(long[name], best_time(fit, X, lengths, 1 + m))
-            short[name] = min(short[name], best_time(fit, X, lengths, 1))
+            long[name] = min(long[name], elapsed(fit, X, lengths, 1 + m))
+            short[name] = min(short[name], elapsed(fit, X, lengths, 1))
     return {name: (long[name] - short[name]) / m for name in contenders}
 
 

@@ -42,11 +42,10 @@ from scipy.linalg import lstsq
 from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.validation import check_is_fitted
 
 from ._validation import (
     check_data,
-    check_n_features,
+    check_fitted_data,
     check_positive_float,
     check_positive_int,
     check_random_state,
@@ -117,14 +116,15 @@ def e_step(X: NDArray, y: NDArray, params: RegressionMixtureParameters) -> tuple
     """
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, which the normalisation handles
         log_weights = np.log(params.weights)
-    return _normalised(X, y, log_weights, params)
+    resp, log_py = _posterior(X, y, log_weights, params)
+    return resp, float(log_py.sum())
 
 
-def _normalised(X: NDArray, y: NDArray, log_weights: NDArray, params: RegressionMixtureParameters) -> tuple[NDArray, float]:
-    """Responsibilities and total log-likelihood from log weights (per component or per row)."""
+def _posterior(X: NDArray, y: NDArray, log_weights: NDArray, params: RegressionMixtureParameters) -> tuple[NDArray, NDArray]:
+    """Responsibilities (N, K) and :math:`\\log p(y_n \\mid x_n)` (N,) from log weights (per component or per row)."""
     log_joint = log_expert_densities(X, y, params.coef, params.intercept, params.noise_variances) + log_weights
     resp_kn, log_py = _normalise_log_joint(np.ascontiguousarray(log_joint.T))
-    return resp_kn.T, float(log_py.sum())
+    return resp_kn.T, log_py
 
 
 def _weighted_least_squares(X: NDArray, y: NDArray, weights: NDArray) -> tuple[NDArray, float]:
@@ -226,8 +226,8 @@ class _ConditionalMixture(BaseEstimator):
         for _ in range(self.max_iter + 1):
             experts = m_step(X, y, resp, self.reg_covar)
             weights = self._weights_m_step(X, resp, experts, weights)
-            resp, loglik = _normalised(X, y, self._log_weights_of(X, weights), experts)
-            history.append(loglik - self._penalty(weights))
+            resp, log_py = _posterior(X, y, self._log_weights_of(X, weights), experts)
+            history.append(float(log_py.sum()) - self._penalty(weights))
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
                 return experts, weights, history, True
         return experts, weights, history, False
@@ -241,10 +241,7 @@ class _ConditionalMixture(BaseEstimator):
         return RegressionMixtureParameters(None, self.coef_, self.intercept_, self.noise_variances_)
 
     def _checked(self, X: ArrayLike) -> NDArray:
-        check_is_fitted(self)
-        X = check_data(X)
-        check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X
+        return check_fitted_data(self, X)
 
     def predict(self, X: ArrayLike) -> NDArray:
         r"""The mixture mean :math:`\mathbb{E}[y \mid x] = \sum_k w_k(x) (x^\top\beta_k + b_k)`."""
@@ -255,14 +252,12 @@ class _ConditionalMixture(BaseEstimator):
     def predict_proba(self, X: ArrayLike, y: ArrayLike) -> NDArray:
         r"""The responsibilities :math:`\gamma_{nk} = p(z_n = k \mid x_n, y_n)` (they need :math:`y`)."""
         X = self._checked(X)
-        return _normalised(X, check_response(y, X.shape[0]), self._log_weights(X), self._experts)[0]
+        return _posterior(X, check_response(y, X.shape[0]), self._log_weights(X), self._experts)[0]
 
     def score_samples(self, X: ArrayLike, y: ArrayLike) -> NDArray:
         r""":math:`\log p(y_n \mid x_n, \theta)` for each row."""
         X = self._checked(X)
-        y = check_response(y, X.shape[0])
-        log_joint = log_expert_densities(X, y, self.coef_, self.intercept_, self.noise_variances_)
-        return _normalise_log_joint(np.ascontiguousarray((log_joint + self._log_weights(X)).T))[1]
+        return _posterior(X, check_response(y, X.shape[0]), self._log_weights(X), self._experts)[1]
 
     def score(self, X: ArrayLike, y: ArrayLike) -> float:
         """The mean conditional log-likelihood per sample (not scikit-learn's :math:`R^2`)."""

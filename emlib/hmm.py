@@ -359,6 +359,12 @@ def e_step(frame_loglik: NDArray, lengths: NDArray, startprob: NDArray, transmat
 
 
 # ------------------------------------------------------------------ the M-step
+def _normalise_rows(counts: NDArray) -> NDArray:
+    """Each row divided by its sum; a row of zero counts becomes uniform."""
+    totals = counts.sum(axis=1, keepdims=True)
+    return np.divide(counts, totals, out=np.full_like(counts, 1.0 / counts.shape[1]), where=totals > 0)
+
+
 def m_step_markov(start: NDArray, transitions: NDArray) -> tuple[NDArray, NDArray]:
     r"""Start and transition probabilities from expected counts.
 
@@ -370,10 +376,7 @@ def m_step_markov(start: NDArray, transitions: NDArray) -> tuple[NDArray, NDArra
     A state with no expected transitions out of it (a row of zero counts: it is never occupied
     before the last step) gets a uniform row.
     """
-    row_sums = transitions.sum(axis=1, keepdims=True)
-    K = transitions.shape[0]
-    transmat = np.divide(transitions, row_sums, out=np.full_like(transitions, 1.0 / K), where=row_sums > 0)
-    return start / start.sum(), transmat
+    return start / start.sum(), _normalise_rows(transitions)
 
 
 def categorical_emission_m_step(symbols: NDArray[np.intp], posteriors: NDArray, n_symbols: int) -> NDArray:
@@ -390,8 +393,7 @@ def categorical_emission_m_step(symbols: NDArray[np.intp], posteriors: NDArray, 
     ndarray of shape (n_components, n_symbols)
     """
     counts = np.stack([np.bincount(symbols, weights=g, minlength=n_symbols) for g in posteriors.T])
-    totals = counts.sum(axis=1, keepdims=True)
-    return np.divide(counts, totals, out=np.full_like(counts, 1.0 / n_symbols), where=totals > 0)
+    return _normalise_rows(counts)
 
 
 # ------------------------------------------------------------------ decoding
@@ -490,11 +492,11 @@ class _BaseHMM(BaseEstimator):
         return startprob, transmat, self._initial_emission(X, rng)
 
     # ------------------------------------------------------------ inference
-    def _inference_input(self, X: ArrayLike, lengths: ArrayLike | None) -> tuple[NDArray, list[slice]]:
+    def _inference_input(self, X: ArrayLike, lengths: ArrayLike | None) -> tuple[NDArray, NDArray[np.intp]]:
         check_is_fitted(self)
         X = self._checked_data(X, fitted=True)
         check_n_features(X, self.n_features_in_, type(self).__name__)
-        return X, _sequences(check_lengths(lengths, X.shape[0]))
+        return X, check_lengths(lengths, X.shape[0])
 
     def _emission(self) -> tuple:
         return tuple(getattr(self, name) for name in self._emission_names)
@@ -502,22 +504,22 @@ class _BaseHMM(BaseEstimator):
     def score(self, X: ArrayLike, lengths: ArrayLike | None = None) -> float:
         r"""The total log-likelihood :math:`\sum_{\text{sequences}} \log p(x_{1:T} \mid \theta)` (as hmmlearn);
         ``-inf`` if a sequence has probability 0 under the model."""
-        X, sequences = self._inference_input(X, lengths)
+        X, lengths = self._inference_input(X, lengths)
         frame_loglik = self._frame_loglik(X, self._emission())
-        return float(sum(forward(self.startprob_, self.transmat_, frame_loglik[rows])[1].sum() for rows in sequences))
+        return float(
+            sum(forward(self.startprob_, self.transmat_, frame_loglik[rows])[1].sum() for rows in _sequences(lengths))
+        )
 
     def predict_proba(self, X: ArrayLike, lengths: ArrayLike | None = None) -> NDArray:
         r"""Posterior state marginals :math:`\gamma_t(k) = p(z_t = k \mid x_{1:T})`, shape (N, K)."""
-        X, sequences = self._inference_input(X, lengths)
-        frame_loglik = self._frame_loglik(X, self._emission())
-        lengths = np.array([rows.stop - rows.start for rows in sequences])
-        return e_step(frame_loglik, lengths, self.startprob_, self.transmat_).posteriors
+        X, lengths = self._inference_input(X, lengths)
+        return e_step(self._frame_loglik(X, self._emission()), lengths, self.startprob_, self.transmat_).posteriors
 
     def decode(self, X: ArrayLike, lengths: ArrayLike | None = None) -> tuple[float, NDArray[np.intp]]:
         """The Viterbi path of every sequence and the total :math:`\\log p(x, z^*)` of those paths."""
-        X, sequences = self._inference_input(X, lengths)
+        X, lengths = self._inference_input(X, lengths)
         frame_loglik = self._frame_loglik(X, self._emission())
-        decoded = [viterbi(self.startprob_, self.transmat_, frame_loglik[rows]) for rows in sequences]
+        decoded = [viterbi(self.startprob_, self.transmat_, frame_loglik[rows]) for rows in _sequences(lengths)]
         return float(sum(lp for lp, _ in decoded)), np.concatenate([path for _, path in decoded])
 
     def predict(self, X: ArrayLike, lengths: ArrayLike | None = None) -> NDArray[np.intp]:
