@@ -6,7 +6,7 @@ from importlib import resources
 
 import pandas as pd
 
-__all__ = ["geyser", "islands_distance", "kline", "mcycle", "old_faithful"]
+__all__ = ["geyser", "gnp_co2", "islands_distance", "kline", "mcycle", "old_faithful"]
 
 
 def old_faithful() -> pd.DataFrame:
@@ -53,6 +53,32 @@ def geyser() -> pd.DataFrame:
     *Applied Statistics* 39 (1990) 357-365.
     """
     return _read("geyser.csv")
+
+
+def gnp_co2() -> pd.DataFrame:
+    """GNP and CO2 emission per capita of 28 countries in 1996 (Hurn, Justel & Robert 2003).
+
+    The data set that the mixtools vignette fits with a 2-component mixture of linear regressions
+    (CO2 on GNP).
+
+    Returns
+    -------
+    pandas.DataFrame
+        28 rows, columns ``GNP`` (gross national product per capita, 1996), ``CO2`` (estimated
+        carbon dioxide emission per capita, 1996) and ``country`` (an abbreviation, e.g. "GRC" for
+        Greece, "CH" for Switzerland). The units are not stated in the source.
+
+    Notes
+    -----
+    R package mixtools, data set ``CO2data``; source, checks and licence in
+    ``emlib/data/README.md``.
+
+    References
+    ----------
+    M. Hurn, A. Justel and C. P. Robert, "Estimating mixtures of regressions",
+    *Journal of Computational and Graphical Statistics* 12 (2003) 55-79.
+    """
+    return _read("gnp_co2.csv")
 
 
 def mcycle() -> pd.DataFrame:

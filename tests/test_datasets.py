@@ -69,3 +69,19 @@ def test_mcycle_is_the_mass_table_in_time_order():
     assert position @ df.accel.to_numpy() == pytest.approx(-168227.0, abs=1e-7)
     assert df.times.is_monotonic_increasing
     assert df.times.nunique() == 94
+
+
+def test_gnp_co2_is_the_mixtools_table():
+    # Literals read from data/CO2data.RData of R package mixtools 2.0.0.1 (see emlib/data/README.md);
+    # the sums were computed there exactly, in decimal.
+    df = emlib.datasets.gnp_co2()
+    assert list(df.columns) == ["GNP", "CO2", "country"]
+    assert df.shape == (28, 3)
+    assert df.head(3).to_numpy().tolist() == [[19.02, 14.7, "CAN"], [3.67, 3.9, "MEX"], [28.2, 20.8, "USA"]]
+    assert df.tail(3).to_numpy().tolist() == [[2.83, 2.7, "TUR"], [19.6, 9.3, "UK"], [2.41, 12.3, "RUS"]]
+    position = np.arange(1, 29)
+    assert df.GNP.sum() == pytest.approx(533.90, abs=1e-9)
+    assert df.CO2.sum() == pytest.approx(254.3, abs=1e-9)
+    assert position @ df.GNP.to_numpy() == pytest.approx(7336.82, abs=1e-8)
+    assert position @ df.CO2.to_numpy() == pytest.approx(3361.7, abs=1e-8)
+    assert df.country.is_unique

@@ -9,7 +9,9 @@
 * the M-step is weighted least squares, checked against scikit-learn's ``LinearRegression`` with
   ``sample_weight``;
 * the log-likelihood history never decreases; and the conventions scikit-learn's checks cannot
-  test because ``predict_proba`` and ``score_samples`` need ``y`` (tests/test_sklearn_checks.py).
+  test because ``predict_proba`` and ``score_samples`` need ``y`` (tests/test_sklearn_checks.py);
+* a published fit on real data: the 2-component ``regmixEM`` fit of CO2 on GNP printed in the
+  vignette of the R package mixtools (Benaglia, Chauveau, Hunter & Young).
 """
 
 from __future__ import annotations
@@ -302,3 +304,79 @@ def test_mixture_of_experts_options_are_checked(options, error, message):
     X, y = broken_line(60)
     with pytest.raises(error, match=message):
         emlib.MixtureOfExperts(2, **options).fit(X, y)
+
+
+# --------------------------------------------------------------- a published fit on real data
+# The vignette of R package mixtools ("mixtools: An R Package for Analyzing Finite Mixture Models",
+# Benaglia, Chauveau, Hunter & Young; an updated J. Stat. Softw. 32(6), 2009), section 5.2, p. 21
+# of inst/doc/mixtools.pdf in the CRAN mirror cran/mixtools at commit ead45058670f (mixtools
+# 2.0.0.1; identical output in 1.0.0 and 1.2.0), runs
+#     regmixEM(CO2, GNP, lambda = c(1, 3) / 4, beta = matrix(c(8, -1, 1, 1), 2, 2), sigma = c(2, 1))
+# and prints "number of iterations= 10" and
+#                comp 1    comp 2
+#     lambda   0.754921  0.245079
+#     sigma    2.049315  0.809389      (standard deviations, not variances)
+#     beta1    8.678987  1.415150      (intercepts)
+#     beta2   -0.023344  0.676596      (slopes on GNP)
+#     loglik at estimate: -66.93977
+# The 0.4.4 vignette (inst/doc/vignette.pdf, commit a3992f6826aa) prints comp 1 to 7 decimals:
+# 0.7549214, 2.0493151, 8.6789866, -0.0233440.
+GNP_CO2_START = experts.RegressionMixtureParameters(
+    np.array([0.25, 0.75]), np.array([[-1.0], [1.0]]), np.array([8.0, 1.0]), np.array([2.0, 1.0]) ** 2
+)
+GNP_CO2_PUBLISHED = {
+    "weights": [0.754921, 0.245079],
+    "sd": [2.049315, 0.809389],
+    "intercept": [8.678987, 1.415150],
+    "slope": [-0.023344, 0.676596],
+}
+GNP_CO2_PUBLISHED_LOGLIK = -66.93977
+
+
+def test_published_fit_on_gnp_co2():
+    df = emlib.datasets.gnp_co2()
+    X, y = df[["GNP"]].to_numpy(), df.CO2.to_numpy()
+
+    # 1. mixtools' own run, by emlib's EM steps. regmixEM stops when an iteration raises the
+    # log-likelihood by less than epsilon = 1e-8 (R/regmixEM.R), so what it printed is EM's
+    # 10th iterate from its start, not the limit: the parameters still move by ~1e-6 per step.
+    # Each EM step here is an E-step then an M-step, as in regmixEM; mixtools has no variance floor.
+    params, gains = GNP_CO2_START, []
+    loglik = experts.e_step(X, y, params)[1]
+    for _ in range(10):
+        params = experts.m_step(X, y, experts.e_step(X, y, params)[0], reg_covar=0.0)
+        gains.append(experts.e_step(X, y, params)[1] - loglik)
+        loglik += gains[-1]
+    assert min(gains[:9]) > 1e-8 > gains[9] > 0  # mixtools' stopping rule stops exactly here
+    # Printed to 6 decimals, so half a unit in the 6th decimal (the log-likelihood: the 5th).
+    np.testing.assert_allclose(params.weights, GNP_CO2_PUBLISHED["weights"], rtol=0, atol=5e-7)
+    np.testing.assert_allclose(np.sqrt(params.noise_variances), GNP_CO2_PUBLISHED["sd"], rtol=0, atol=5e-7)
+    np.testing.assert_allclose(params.intercept, GNP_CO2_PUBLISHED["intercept"], rtol=0, atol=5e-7)
+    np.testing.assert_allclose(params.coef[:, 0], GNP_CO2_PUBLISHED["slope"], rtol=0, atol=5e-7)
+    assert loglik == pytest.approx(GNP_CO2_PUBLISHED_LOGLIK, abs=5e-6)
+    # Component 1 as printed by mixtools 0.4.4, to 7 decimals: half a unit in the 7th.
+    first = [params.weights[0], np.sqrt(params.noise_variances[0]), params.intercept[0], params.coef[0, 0]]
+    np.testing.assert_allclose(first, [0.7549214, 2.0493151, 8.6789866, -0.0233440], rtol=0, atol=5e-8)
+
+    # 2. emlib's estimator from its own random starts reaches the same maximum: the published
+    # log-likelihood to its printed precision, and the limit of mixtools' run (continued here
+    # until a step gains less than 1e-14) to 1e-6. The likelihood is so flat along the
+    # intercepts that EM stopped by a gain below tol * n = 2.8e-13 still sits ~2e-7 from the
+    # limit there (a few 1e-6 with tol=1e-12), so 1e-6 is what such stops allow. The fitted
+    # parameters differ from the printed ones by up to 1.6e-5 (the intercept of component 1)
+    # because the printed ones are the 10th iterate (part 1), not the maximum.
+    for _ in range(200):
+        previous = loglik
+        params = experts.m_step(X, y, experts.e_step(X, y, params)[0], reg_covar=0.0)
+        loglik = experts.e_step(X, y, params)[1]
+        if loglik - previous < 1e-14:
+            break
+    model = emlib.MixtureOfLinearRegressions(2, tol=1e-14, max_iter=10_000, n_init=10, reg_covar=0.0, random_state=0)
+    model.fit(X, y)
+    order = np.argsort(-model.weights_)  # mixtools' component 1 is the heavier one
+    assert model.loglik_history_[-1] == pytest.approx(GNP_CO2_PUBLISHED_LOGLIK, abs=5e-6)
+    assert model.loglik_history_[-1] == pytest.approx(loglik, abs=1e-9)
+    np.testing.assert_allclose(model.weights_[order], params.weights, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.noise_variances_[order], params.noise_variances, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.intercept_[order], params.intercept, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(model.coef_[order], params.coef, rtol=0, atol=1e-6)
