@@ -304,7 +304,7 @@ def test_prose_formats_never_round_a_glued_number_again(path):
     assert not problems, f"{path.name}: prose formats that round again:\n  " + "\n  ".join(problems)
 
 
-PACKAGE_FILES = re.compile(r"^emlib/([a-z_]+\.py|data/([a-z_]+\.csv|README\.md|__init__\.py))$")
+PACKAGE_FILES = re.compile(r"^emlib/([a-z_]+\.py|data/([a-z0-9_]+\.csv|README\.md|__init__\.py))$")
 STRAY = re.compile(r"(\.orig|\.rej|\.bak|\.swp|~|\.DS_Store|\.pyc)$|\.ipynb_checkpoints/")
 
 
