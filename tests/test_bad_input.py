@@ -18,7 +18,7 @@ import sklearn.base
 from sklearn.exceptions import NotFittedError
 
 import emlib
-from emlib import bernoulli, gmm, hmm, kmeans, missing, semisupervised, streaming
+from emlib import bernoulli, experts, gmm, hmm, kmeans, missing, semisupervised, streaming
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(30, 2))
@@ -33,6 +33,7 @@ COMPLEX = X + 1j
 EMPTY = np.empty((0, 2))
 S = rng.integers(0, 3, size=(30, 1))  # symbols 0, 1, 2 for CategoricalHMM
 I2 = np.eye(2)
+R = X @ np.array([1.0, -2.0]) + np.random.default_rng(1).normal(size=30)  # a response for the regression mixtures
 
 GM = emlib.GaussianMixture
 SS = emlib.SemiSupervisedGaussianMixture
@@ -43,6 +44,8 @@ INC = emlib.IncrementalGaussianMixture
 ONL = emlib.OnlineGaussianMixture
 GH = emlib.GaussianHMM
 CH = emlib.CategoricalHMM
+MLR = emlib.MixtureOfLinearRegressions
+MOE = emlib.MixtureOfExperts
 
 
 def case(call, error, message):
@@ -268,6 +271,78 @@ BAD_INPUTS = [
     case(lambda: CH(2, init="kmeans").fit(S), ValueError, "init must be one of 'random'; got 'kmeans'"),
     case(lambda: CH(2, n_iter=0).fit(S), ValueError, "n_iter must be an integer >= 1; got 0"),
     case(lambda: CH(2, tol=-1.0).fit(S), ValueError, "tol must be a finite number > 0; got -1.0"),
+    # ---------------------------------------------------------------- MixtureOfLinearRegressions
+    case(lambda: MLR(0).fit(X, R), ValueError, "n_components must be an integer >= 1; got 0"),
+    case(lambda: MLR(2.0).fit(X, R), TypeError, "n_components must be an integer >= 1; got 2.0"),
+    case(lambda: MLR(True).fit(X, R), TypeError, "n_components must be an integer >= 1; got True"),
+    case(lambda: MLR(2, tol=0.0).fit(X, R), ValueError, "tol must be a finite number > 0; got 0.0"),
+    case(lambda: MLR(2, tol=np.nan).fit(X, R), ValueError, "tol must be a finite number > 0; got nan"),
+    case(lambda: MLR(2, tol="1e-6").fit(X, R), TypeError, "tol must be a real number; got '1e-6'"),
+    case(lambda: MLR(2, max_iter=0).fit(X, R), ValueError, "max_iter must be an integer >= 1; got 0"),
+    case(lambda: MLR(2, max_iter=np.inf).fit(X, R), TypeError, "max_iter must be an integer >= 1; got inf"),
+    case(lambda: MLR(2, n_init=0).fit(X, R), ValueError, "n_init must be an integer >= 1; got 0"),
+    case(lambda: MLR(2, n_init=1.5).fit(X, R), TypeError, "n_init must be an integer >= 1; got 1.5"),
+    case(lambda: MLR(2, reg_covar=-1e-6).fit(X, R), ValueError, "reg_covar must be a finite number >= 0; got -1e-06"),
+    case(lambda: MLR(2, reg_covar=np.inf).fit(X, R), ValueError, "reg_covar must be a finite number >= 0; got inf"),
+    case(lambda: MLR(2, reg_covar=None).fit(X, R), TypeError, "reg_covar must be a real number; got None"),
+    case(lambda: MLR(2, random_state="seed").fit(X, R), TypeError, "random_state must be None, an integer >= 0"),
+    case(lambda: MLR(2, random_state=-1).fit(X, R), ValueError, "random_state must be None, an integer >= 0"),
+    case(lambda: MLR(2).fit(X, None), ValueError, "y is required: a mixture of regressions models y given X"),
+    case(lambda: MLR(2).fit(X, R[:-1]), ValueError, "y has 29 values, but X has 30 rows"),
+    case(lambda: MLR(2).fit(X[:-1], R), ValueError, "y has 30 values, but X has 29 rows"),
+    case(lambda: MLR(2).fit(X, np.c_[R, R]), ValueError, "y must be 1-D, one response per row of X; got shape (30, 2)"),
+    case(lambda: MLR(2).fit(X, R[None]), ValueError, "y must be 1-D, one response per row of X; got shape (1, 30)"),
+    case(lambda: MLR(2).fit(X, R[:0]), ValueError, "y is empty"),
+    case(lambda: MLR(2).fit(X, np.r_[R[:-1], np.nan]), ValueError, "y contains NaN"),
+    case(lambda: MLR(2).fit(X, np.r_[R[:-1], -np.inf]), ValueError, "y contains infinity"),
+    case(lambda: MLR(2).fit(X, R.astype(str)), TypeError, "y must contain real numbers"),
+    case(lambda: MLR(2).fit(X, R + 1j), TypeError, "y must contain real numbers; got complex"),
+    case(lambda: MLR(2).fit(np.r_[X[:-1], [[np.nan, 0.0]]], R), ValueError, "X contains NaN"),
+    case(lambda: MLR(2).fit(np.r_[X[:-1], [[np.inf, 0.0]]], R), ValueError, "X contains infinity"),
+    case(lambda: MLR(2).fit(X[:, 0], R), ValueError, "X must be a 2-D array"),
+    case(lambda: MLR(2).fit(CUBE, R[:4]), ValueError, "X must be a 2-D array"),
+    case(lambda: MLR(2).fit(EMPTY, R[:0]), ValueError, "X is empty"),
+    case(lambda: MLR(2).fit(STRINGS, R[:6]), TypeError, "X must contain real numbers"),
+    case(lambda: MLR(2).fit(COMPLEX, R), TypeError, "X must contain real numbers; got complex"),
+    case(lambda: MLR(10).fit(X, R), ValueError,
+         "X has n_samples=30, but 10 regressions on 2 features need more than n_components * (n_features + 1) = 30"),
+    case(lambda: MLR(2).fit(X[:6], R[:6]), ValueError, "need more than n_components * (n_features + 1) = 6 rows"),
+    case(lambda: MLR(1).fit(X[:3], R[:3]), ValueError, "need more than n_components * (n_features + 1) = 3 rows"),
+    # ---------------------------------------------------------------- MixtureOfExperts
+    case(lambda: MOE(0).fit(X, R), ValueError, "n_components must be an integer >= 1; got 0"),
+    case(lambda: MOE("2").fit(X, R), TypeError, "n_components must be an integer >= 1; got '2'"),
+    case(lambda: MOE(2, tol=-1.0).fit(X, R), ValueError, "tol must be a finite number > 0; got -1.0"),
+    case(lambda: MOE(2, max_iter=0).fit(X, R), ValueError, "max_iter must be an integer >= 1; got 0"),
+    case(lambda: MOE(2, n_init=0).fit(X, R), ValueError, "n_init must be an integer >= 1; got 0"),
+    case(lambda: MOE(2, n_init=None).fit(X, R), TypeError, "n_init must be an integer >= 1; got None"),
+    case(lambda: MOE(2, reg_covar=-1.0).fit(X, R), ValueError, "reg_covar must be a finite number >= 0; got -1.0"),
+    case(lambda: MOE(2, gate_l2=-1.0).fit(X, R), ValueError, "gate_l2 must be a finite number >= 0; got -1.0"),
+    case(lambda: MOE(2, gate_l2=np.nan).fit(X, R), ValueError, "gate_l2 must be a finite number >= 0; got nan"),
+    case(lambda: MOE(2, gate_l2=np.inf).fit(X, R), ValueError, "gate_l2 must be a finite number >= 0; got inf"),
+    case(lambda: MOE(2, gate_l2="strong").fit(X, R), TypeError, "gate_l2 must be a real number; got 'strong'"),
+    case(lambda: MOE(2, gate_l2=True).fit(X, R), TypeError, "gate_l2 must be a real number; got True"),
+    case(lambda: MOE(2, gate_steps=0).fit(X, R), ValueError, "gate_steps must be an integer >= 1; got 0"),
+    case(lambda: MOE(2, gate_steps=-3).fit(X, R), ValueError, "gate_steps must be an integer >= 1; got -3"),
+    case(lambda: MOE(2, gate_steps=2.5).fit(X, R), TypeError, "gate_steps must be an integer >= 1; got 2.5"),
+    case(lambda: MOE(2, gate_uses_inputs="yes").fit(X, R), TypeError,
+         "gate_uses_inputs must be True or False; got 'yes'"),
+    case(lambda: MOE(2, gate_uses_inputs=1).fit(X, R), TypeError, "gate_uses_inputs must be True or False; got 1"),
+    case(lambda: MOE(2, gate_uses_inputs=None).fit(X, R), TypeError,
+         "gate_uses_inputs must be True or False; got None"),
+    case(lambda: MOE(2, random_state=1.5).fit(X, R), (TypeError, ValueError), "random_state"),
+    case(lambda: MOE(2).fit(X, None), ValueError, "y is required"),
+    case(lambda: MOE(2).fit(X, R[:10]), ValueError, "y has 10 values, but X has 30 rows"),
+    case(lambda: MOE(2).fit(X, np.c_[R, R, R]), ValueError,
+         "y must be 1-D, one response per row of X; got shape (30, 3)"),
+    case(lambda: MOE(2).fit(X, np.where(R > 0, np.nan, R)), ValueError, "y contains NaN"),
+    case(lambda: MOE(2).fit(X, np.where(R > 0, np.inf, R)), ValueError, "y contains infinity"),
+    case(lambda: MOE(2).fit(NAN, R[:6]), ValueError, "X contains NaN"),
+    case(lambda: MOE(2).fit(INF, R[:6]), ValueError, "X contains infinity"),
+    case(lambda: MOE(2).fit(X[:, 0], R), ValueError, "X must be a 2-D array"),
+    case(lambda: MOE(2).fit(OBJECTS, R[:6]), TypeError, "X must contain real numbers"),
+    case(lambda: MOE(10).fit(X, R), ValueError, "need more than n_components * (n_features + 1) = 30 rows"),
+    case(lambda: MOE(3, gate_uses_inputs=False).fit(X[:9], R[:9]), ValueError,
+         "X has n_samples=9, but 3 regressions on 2 features need more than n_components * (n_features + 1) = 9"),
 ]
 
 
@@ -288,6 +363,8 @@ NUMERIC = [
            "categorical_emission_m_step", "_forward_scaled", "_backward_scaled", "_viterbi_log", "_markov_chain",
            "_scaled_emission", "_expected_transitions"]),
     (gmm, ["log_gaussian_density", "data_covariances"]),  # the Gaussian HMM's emission densities and start
+    (experts, ["e_step", "m_step", "_posterior", "_weighted_least_squares", "log_expert_densities", "gate_design",
+               "log_gate", "gate_objective", "gate_newton_step", "_normalise_log_joint", "lstsq", "logsumexp"]),
     (np.linalg, ["cholesky", "inv", "solve"]),
 ]
 
@@ -313,7 +390,7 @@ def test_bad_input_is_rejected_before_any_numeric_work(call, error, message, no_
 def test_the_table_covers_every_estimator_with_forty_cases_or_more():
     assert len(BAD_INPUTS) >= 40
     calls = " ".join(str(p.values[0].__code__.co_names) for p in BAD_INPUTS)
-    for short in ("GM", "SS", "KM", "BM", "MV", "INC", "ONL", "GH", "CH"):
+    for short in ("GM", "SS", "KM", "BM", "MV", "INC", "ONL", "GH", "CH", "MLR", "MOE"):
         assert f"'{short}'" in calls, short
 
 
@@ -361,6 +438,8 @@ def _fitted():
             "OnlineGaussianMixture": (ONL(2, random_state=0).fit([X[:15], X[15:]]), X),
             "GaussianHMM": (GH(2, random_state=0).fit(X, [15, 15]), X),
             "CategoricalHMM": (CH(2, random_state=0).fit(S, [15, 15]), S),
+            "MixtureOfLinearRegressions": (MLR(2, random_state=0).fit(X, R), X),
+            "MixtureOfExperts": (MOE(2, random_state=0).fit(X, R), X),
         }
 
 
@@ -375,8 +454,20 @@ METHODS = {
     "OnlineGaussianMixture": ["predict", "predict_proba", "score", "score_samples", "partial_fit"],
     "GaussianHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
     "CategoricalHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
+    "MixtureOfLinearRegressions": ["predict", "predict_proba", "score", "score_samples", "sample"],
+    "MixtureOfExperts": ["predict", "predict_proba", "score", "score_samples", "sample"],
 }
 SYMBOLS = {"CategoricalHMM"}  # one column of integer symbols: their own bad inputs, below
+# Methods of the regression mixtures that model y given X, so take both: (X, y) with a y of X's length.
+RESPONSES = {"MixtureOfLinearRegressions": R, "MixtureOfExperts": R}
+NEEDS_Y = {"predict_proba", "score", "score_samples"}
+
+
+def _call(name: str, estimator, method: str, X_in):
+    """``estimator.method(X_in)``, with a y of matching length where the method needs one."""
+    if name in RESPONSES and method in NEEDS_Y:
+        return getattr(estimator, method)(X_in, RESPONSES[name][: len(X_in)])
+    return getattr(estimator, method)(X_in)
 
 
 def _bad_inference_inputs(good: np.ndarray, allows_nan: bool):
@@ -409,7 +500,7 @@ INFERENCE = [
 def test_fitted_estimators_reject_bad_X(name, method, bad, error, message, no_numeric_work):
     fitted = FITTED[name][0]
     with pytest.raises(error) as info:
-        getattr(fitted, method)(bad)
+        _call(name, fitted, method, bad)
     assert message in str(info.value)
     assert info.traceback[-1].path.parts[-2] == "emlib"
 
@@ -426,7 +517,7 @@ UNFITTED = [
 def test_unfitted_estimators_raise_not_fitted_error(name, method, no_numeric_work):
     unfitted = sklearn.base.clone(FITTED[name][0])
     with pytest.raises(NotFittedError):
-        getattr(unfitted, method)(FITTED[name][1])
+        _call(name, unfitted, method, FITTED[name][1])
 
 
 def test_bernoulli_inference_rejects_non_binary_X(no_numeric_work):
@@ -434,6 +525,38 @@ def test_bernoulli_inference_rejects_non_binary_X(no_numeric_work):
     for method in METHODS["BernoulliMixture"]:
         with pytest.raises(ValueError, match="X must contain only 0 and 1"):
             getattr(fitted, method)(X)
+
+
+# ------------------------------------------------------------------ regression mixtures: bad y at inference
+BAD_RESPONSES = [
+    (None, ValueError, "y is required: a mixture of regressions models y given X"),
+    (R[:-1], ValueError, "y has 29 values, but X has 30 rows"),
+    (np.r_[R, R], ValueError, "y has 60 values, but X has 30 rows"),
+    (np.c_[R, R], ValueError, "y must be 1-D, one response per row of X; got shape (30, 2)"),
+    (R[None], ValueError, "y must be 1-D, one response per row of X; got shape (1, 30)"),
+    (np.r_[R[:-1], np.nan], ValueError, "y contains NaN"),
+    (np.r_[R[:-1], np.inf], ValueError, "y contains infinity"),
+    (R.astype(str), TypeError, "y must contain real numbers"),
+    (R + 1j, TypeError, "y must contain real numbers; got complex"),
+]
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize("method", sorted(NEEDS_Y))
+@pytest.mark.parametrize(("bad", "error", "message"), BAD_RESPONSES, ids=[m for _, _, m in BAD_RESPONSES])
+def test_fitted_regression_mixtures_reject_bad_y(name, method, bad, error, message, no_numeric_work):
+    fitted, good = FITTED[name]
+    with pytest.raises(error) as info:
+        getattr(fitted, method)(good, bad)
+    assert message in str(info.value)
+    assert info.traceback[-1].path.parts[-2] == "emlib"
+
+
+@pytest.mark.parametrize("name", sorted(RESPONSES))
+@pytest.mark.parametrize(("random_state", "error"), [("seed", TypeError), (-1, ValueError), (1.5, TypeError)])
+def test_regression_mixture_sample_rejects_a_bad_random_state(name, random_state, error, no_numeric_work):
+    with pytest.raises(error, match="random_state must be None, an integer >= 0 or a numpy.random.Generator"):
+        FITTED[name][0].sample(X, random_state=random_state)
 
 
 # ------------------------------------------------------------------ hidden Markov models: symbols, lengths, sample

@@ -4,7 +4,8 @@
   round-off of 1e-10; k-means never raises its distortion.
 * Responsibilities are finite, non-negative and sum to 1.
 * Any finite input -- duplicate rows, constant columns, scales from 1e-8 to 1e8 -- gives finite results.
-* Permuting the rows changes nothing; translating and scaling the data moves the means with it.
+* Permuting the rows changes nothing; translating and scaling the data moves the means with it (for the
+  regression mixtures: y moves the intercepts, coefficients and noise variances, X the intercepts).
 
 Every property runs a fixed number of derandomized examples (``SETTINGS``), so CI is deterministic.
 """
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import emlib
-from emlib import bernoulli, gmm
+from emlib import bernoulli, experts, gmm
 from emlib.gmm import COVARIANCE_TYPES
 
 EXAMPLES = 40
@@ -565,3 +566,242 @@ def test_minimal_example_kmeans_inertia_of_identical_rows():
     fit = emlib.KMeans(1, random_state=0).fit(X)
     assert np.all(np.diff(fit.inertia_history_) <= 1e-20), fit.inertia_history_
     assert fit.inertia_ < 1e-20
+
+
+# ------------------------------------------------------------------ 6. mixtures of regressions and of experts
+@st.composite
+def regression_mixture_data(draw, max_components: int = 3, max_features: int = 2, max_samples: int = 60):
+    """(X, y, K): a sample of a random mixture of linear regressions, in general position, with N well
+    above K·(D + 1). K = 1 (least squares, converged after one step) is the last choice, not the first."""
+    K = draw(st.sampled_from([*range(2, max_components + 1), 1]))
+    D = draw(st.integers(1, max_features))
+    N = draw(st.integers(4 * K * (D + 1), max(max_samples, 4 * K * (D + 1))))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    spread = draw(st.floats(0.0, 5.0))  # how far apart the regression planes lie
+    X = rng.standard_normal((N, D)) @ rng.standard_normal((D, D))
+    coef = rng.standard_normal(D) + spread * rng.standard_normal((K, D))
+    intercept = spread * rng.standard_normal(K)
+    sd = np.exp(rng.uniform(-1.0, 1.0, size=K))
+    z = rng.integers(K, size=N)
+    y = np.einsum("nd,nd->n", X, coef[z]) + intercept[z] + sd[z] * rng.standard_normal(N)
+    return X, y, K
+
+
+gate_l2s = st.one_of(st.just(0.0), st.floats(1e-3, 10.0))
+
+
+def regression_mixture(gated: bool, K: int, **kwargs):
+    """A MixtureOfExperts (its gate options in kwargs) or a MixtureOfLinearRegressions (they are dropped)."""
+    if gated:
+        return emlib.MixtureOfExperts(K, **kwargs)
+    kwargs = {k: v for k, v in kwargs.items() if not k.startswith("gate_")}
+    return emlib.MixtureOfLinearRegressions(K, **kwargs)
+
+
+def fit_unless_regression_collapses(model, X: np.ndarray, y: np.ndarray):
+    """Fit with reg_covar=0, rejecting the example (``assume``) if a regression collapses onto D + 1 points
+    and fits them exactly: the likelihood is unbounded there, and round-off, not EM, decides the history
+    (the regression counterpart of ``fit_unless_collapsing``)."""
+    fit = model.fit(X, y)
+    assume(fit.noise_variances_.min() > 1e-6 * np.var(y))
+    return fit
+
+
+def regression_weights(fit) -> np.ndarray:
+    """What a fit has in place of constant weights: the gate's coefficients V, or the weights pi."""
+    if isinstance(fit, emlib.MixtureOfExperts):
+        return fit.gate_coef_
+    return fit.weights_
+
+
+@SETTINGS
+@given(data=regression_mixture_data(), seed=st.integers(0, 2**16))
+def test_mixture_of_regressions_loglik_never_decreases(data, seed):
+    """With reg_covar=0 the M-step (weighted least squares, then the weighted residual variance) is exact."""
+    X, y, K = data
+    fit = fit_unless_regression_collapses(emlib.MixtureOfLinearRegressions(
+        K, reg_covar=0.0, n_init=1, max_iter=30, tol=1e-12, random_state=seed), X, y)
+    assert_never_decreases(fit.loglik_history_)
+    # and the history is the log-likelihood the E-step computes at the fitted parameters
+    params = experts.RegressionMixtureParameters(fit.weights_, fit.coef_, fit.intercept_, fit.noise_variances_)
+    np.testing.assert_allclose(fit.loglik_history_[-1], experts.e_step(X, y, params)[1], rtol=1e-12)
+
+
+@SETTINGS
+@given(data=regression_mixture_data(), gate_l2=gate_l2s, gate_steps=st.integers(1, 3),
+       gate_uses_inputs=st.booleans(), seed=st.integers(0, 2**16))
+def test_mixture_of_experts_objective_never_decreases(data, gate_l2, gate_steps, gate_uses_inputs, seed):
+    """Generalised EM: the gate's Newton steps only raise its part of Q (penalty included), so the
+    penalised log-likelihood never decreases."""
+    X, y, K = data
+    fit = fit_unless_regression_collapses(emlib.MixtureOfExperts(
+        K, gate_l2=gate_l2, gate_steps=gate_steps, gate_uses_inputs=gate_uses_inputs, reg_covar=0.0, n_init=1,
+        max_iter=30, tol=1e-12, random_state=seed), X, y)
+    assert_never_decreases(fit.loglik_history_)
+    # the history is log p(y | X) at the fitted parameters minus the gate's penalty
+    penalty = 0.5 * gate_l2 * (fit.gate_coef_**2).sum()
+    np.testing.assert_allclose(fit.loglik_history_[-1], fit.score_samples(X, y).sum() - penalty, rtol=1e-12)
+
+
+@SETTINGS
+@given(X=arrays(np.float64, st.tuples(st.integers(1, 20), st.integers(1, 3)), elements=st.floats(-1e6, 1e6)),
+       K=st.integers(1, 4), seed=st.integers(0, 2**32 - 1), scale=st.integers(-4, 4))
+def test_regression_e_step_responsibilities_are_probabilities(X, K, seed, scale):
+    """Far points, noise variances from 1e-8 to 1e8, weights exactly 0, and a gate with large logits."""
+    N, D = X.shape
+    rng = np.random.default_rng(seed)
+    y = 10.0**scale * rng.standard_normal(N) * np.abs(X).max(axis=1)
+    weights = rng.dirichlet(np.ones(K))
+    weights[rng.uniform(size=K) < 0.2] = 0.0  # some components may have weight exactly 0
+    if weights.sum() == 0:
+        weights[0] = 1.0
+    weights /= weights.sum()
+    params = experts.RegressionMixtureParameters(
+        weights, 10.0 ** rng.integers(-2, 4) * rng.standard_normal((K, D)),
+        10.0**scale * rng.standard_normal(K), 10.0 ** rng.uniform(-8, 8, size=K))
+    resp, loglik = experts.e_step(X, y, params)
+    assert_responsibilities(resp, N, K)
+    assert np.isfinite(loglik)
+    assert np.all(resp[:, weights == 0] == 0)  # a component of weight 0 is never responsible
+    # with a gate: per-row weights alpha_k(x_n), the responsibilities predict_proba gives
+    gate_coef = 10.0 ** rng.integers(-3, 3) * rng.standard_normal((D + 1, K - 1))
+    resp, log_py = experts._posterior(X, y, experts.log_gate(experts.gate_design(X), gate_coef), params)
+    assert_responsibilities(resp, N, K)
+    assert np.isfinite(log_py).all()
+
+
+def _fitted_regression_mixtures(X, y, K, seed):
+    """Both estimators with their default (regularised) settings, fewer starts and iterations."""
+    kwargs = dict(n_init=2, max_iter=100, random_state=seed)
+    yield emlib.MixtureOfLinearRegressions(K, **kwargs).fit(X, y)
+    yield emlib.MixtureOfExperts(K, **kwargs).fit(X, y)
+    yield emlib.MixtureOfExperts(K, gate_l2=1.0, gate_steps=2, **kwargs).fit(X, y)
+
+
+@SETTINGS
+@given(X=degenerate_data(), data=st.data(), K=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_fitted_regression_mixtures_give_probabilities_and_finite_results(X, data, K, seed):
+    """Duplicate rows, a constant column, X and y at any scale from 1e-8 to 1e8 (y maybe constant): every
+    result is finite. Too few rows for K regressions is the one error allowed, with emlib's message."""
+    N, D = X.shape
+    y_scale = 10.0 ** data.draw(st.integers(-8, 8), label="y_scale")
+    y = y_scale * data.draw(arrays(np.float64, N, elements=st.floats(-1.0, 1.0)), label="y")
+    y = y + data.draw(st.sampled_from([0.0, 1.0, -3.0]), label="y_shift") * y_scale
+    K = max(1, min(K, (N - 1) // (D + 1)))
+    try:
+        fits = list(_fitted_regression_mixtures(X, y, K, seed))
+    except ValueError as error:
+        assert N <= K * (D + 1) and "rows to be identified" in str(error)
+        assume(False)
+    for fit in fits:
+        name = type(fit).__name__
+        for attribute in ("coef_", "intercept_", "noise_variances_", "loglik_history_"):
+            assert np.isfinite(getattr(fit, attribute)).all(), (name, attribute)
+        assert np.isfinite(regression_weights(fit)).all(), name
+        assert (fit.noise_variances_ > 0).all(), name
+        assert_responsibilities(fit.predict_proba(X, y), N, K)
+        assert np.isfinite(fit.score_samples(X, y)).all(), name
+        assert np.isfinite(fit.predict(X)).all(), name
+        assert np.isfinite(fit.sample(X, random_state=seed)[0]).all(), name
+
+
+@SETTINGS
+@given(data=regression_mixture_data(), gated=st.booleans(), gate_l2=gate_l2s, seed=st.integers(0, 2**16))
+def test_regression_mixtures_are_invariant_to_permuting_the_rows(data, gated, gate_l2, seed):
+    """fit draws its start row by row (Dirichlet responsibilities from random_state), so the same
+    random_state starts a permuted fit elsewhere. As the Gaussian-mixture property fixes the start
+    (weights_init, ...), this one runs the estimator's EM loop (``_em``, what ``fit`` runs for each start)
+    from fixed responsibilities, permuted with the rows."""
+    X, y, K = data
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(X.shape[0])
+    start = rng.dirichlet(np.ones(K), size=X.shape[0])
+    # the E-step's total log-likelihood and the responsibilities, row by row
+    params = experts.m_step(X, y, start)
+    resp, loglik = experts.e_step(X, y, params)
+    resp_p, loglik_p = experts.e_step(X[perm], y[perm], params)
+    np.testing.assert_allclose(loglik_p, loglik, rtol=1e-12)
+    np.testing.assert_allclose(resp_p, resp[perm], rtol=1e-9, atol=1e-12)
+    # a whole fit from the same start
+    model = regression_mixture(gated, K, gate_l2=gate_l2, max_iter=5, tol=1e-12)
+    a_experts, a_weights, a_history, _ = model._em(X, y, start)
+    b_experts, b_weights, b_history, _ = model._em(X[perm], y[perm], start[perm])
+    np.testing.assert_allclose(b_history, a_history, rtol=1e-9)
+    for a, b in zip(a_experts, b_experts, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(b_weights, a_weights, rtol=1e-7, atol=1e-9)
+    # a fitted model's responsibilities and log-likelihoods follow their rows
+    fit = regression_mixture(gated, K, gate_l2=gate_l2, n_init=1, max_iter=5, random_state=seed).fit(X, y)
+    np.testing.assert_allclose(fit.predict_proba(X[perm], y[perm]), fit.predict_proba(X, y)[perm],
+                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(fit.score_samples(X[perm], y[perm]), fit.score_samples(X, y)[perm], rtol=1e-12)
+
+
+@SETTINGS
+@given(data=regression_mixture_data(), transform=affine, gated=st.booleans(), gate_l2=gate_l2s,
+       seed=st.integers(0, 2**16))
+def test_regression_mixtures_are_equivariant_in_y(data, transform, gated, gate_l2, seed):
+    check_response_equivariance(data, transform, gated, gate_l2, seed)
+
+
+def check_response_equivariance(data, transform, gated, gate_l2, seed):
+    """Fitting a·y + b from the same start (the same random_state draws the same responsibilities) gives
+    coefficients a·β̂, intercepts a·b̂ + b, noise variances a²σ̂² and the same weights or gate, and a
+    log-likelihood lower by N log a (reg_covar=0: ε would not scale)."""
+    X, y, K = data
+    a, b = transform
+    kwargs = dict(gate_l2=gate_l2, reg_covar=0.0, n_init=1, max_iter=5, tol=1e-12, random_state=seed)
+    fit = regression_mixture(gated, K, **kwargs).fit(X, y)
+    moved = regression_mixture(gated, K, **kwargs).fit(X, a * y + b)
+    size = np.abs(y).max()
+    conditioning = 1.0 + abs(b) / (a * size)  # digits lost in forming a·y + b itself
+    atol = 1e-9 * size * conditioning
+    np.testing.assert_allclose(moved.coef_ / a, fit.coef_, rtol=1e-6, atol=atol)
+    np.testing.assert_allclose((moved.intercept_ - b) / a, fit.intercept_, rtol=1e-6, atol=atol)
+    np.testing.assert_allclose(moved.noise_variances_ / a**2, fit.noise_variances_, rtol=1e-5, atol=atol * size)
+    np.testing.assert_allclose(regression_weights(moved), regression_weights(fit), rtol=1e-6, atol=1e-9 * conditioning)
+    n = min(len(moved.loglik_history_), len(fit.loglik_history_))  # round-off may stop one a step earlier
+    np.testing.assert_allclose(moved.loglik_history_[:n] + X.shape[0] * np.log(a), fit.loglik_history_[:n],
+                               rtol=1e-6, atol=1e-9 * X.shape[0] * conditioning)
+
+
+@SETTINGS
+@given(data=regression_mixture_data(), shift=st.floats(-100.0, 100.0), gated=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_regression_mixtures_are_equivariant_in_X(data, shift, gated, seed):
+    """X + c with c up to 100 times each column's spread (as ``affine``'s shift)."""
+    check_input_equivariance(data, shift, gated, seed)
+
+
+def check_input_equivariance(data, shift, gated, seed):
+    """Fitting X + c from the same start gives the same coefficients, noise variances and weights, and
+    intercepts b̂ - β̂·c; a gate's constant moves the same way, V₀ - c·V (gate_l2=0: the penalty on the
+    gate's constant is not translation invariant)."""
+    X, y, K = data
+    c = shift * X.std(axis=0) * np.random.default_rng(seed).uniform(-1.0, 1.0, size=X.shape[1])
+    kwargs = dict(reg_covar=0.0, n_init=1, max_iter=5, tol=1e-12, random_state=seed)
+    fit = regression_mixture(gated, K, **kwargs).fit(X, y)
+    moved = regression_mixture(gated, K, **kwargs).fit(X + c, y)
+    conditioning = 1.0 + np.abs(c).max() / np.abs(X).max()
+    size = np.abs(y).max()
+    np.testing.assert_allclose(moved.coef_, fit.coef_, rtol=1e-6, atol=1e-9 * size * conditioning)
+    np.testing.assert_allclose(moved.intercept_, fit.intercept_ - fit.coef_ @ c, rtol=1e-6,
+                               atol=1e-9 * size * conditioning)
+    np.testing.assert_allclose(moved.noise_variances_, fit.noise_variances_, rtol=1e-5,
+                               atol=1e-9 * size**2 * conditioning)
+    n = min(len(moved.loglik_history_), len(fit.loglik_history_))
+    np.testing.assert_allclose(moved.loglik_history_[:n], fit.loglik_history_[:n], rtol=1e-6, atol=1e-9 * X.shape[0])
+    if gated:
+        V = fit.gate_coef_
+        expected = np.vstack([V[:-1], V[-1] - c @ V[:-1]])
+        np.testing.assert_allclose(moved.gate_coef_, expected, rtol=1e-6, atol=1e-9 * conditioning)
+    else:
+        np.testing.assert_allclose(moved.weights_, fit.weights_, rtol=1e-6, atol=1e-9 * conditioning)
+
+
+@FAR_SETTINGS
+@given(data=regression_mixture_data(), transform=far_affine, gated=st.booleans(), gate_l2=gate_l2s,
+       seed=st.integers(0, 2**16))
+def test_regression_mixtures_far_from_the_origin_in_y_are_equivariant(data, transform, gated, gate_l2, seed):
+    """Shifting y by 1e5..1e8 times its unit must not change the fit beyond the digits the shift costs."""
+    check_response_equivariance(data, transform, gated, gate_l2, seed)
