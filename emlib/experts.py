@@ -79,6 +79,8 @@ def check_response(y: ArrayLike, n_samples: int) -> NDArray[np.float64]:
     """The response as a 1-D float array of ``n_samples`` finite numbers, else a clear error."""
     if y is None:
         raise ValueError("y is required: a mixture of regressions models y given X.")
+    if np.ndim(y) not in (1, 2):
+        raise ValueError(f"y must be 1-D, one response per row of X; got shape {np.shape(y)}.")
     array = check_data(np.asarray(y).reshape(-1, 1) if np.ndim(y) == 1 else y, "y")
     if array.shape[1] != 1:
         raise ValueError(f"y must be 1-D, one response per row of X; got shape {np.shape(y)}.")
@@ -128,11 +130,20 @@ def _posterior(X: NDArray, y: NDArray, log_weights: NDArray, params: RegressionM
 
 
 def _weighted_least_squares(X: NDArray, y: NDArray, weights: NDArray) -> tuple[NDArray, float]:
-    r""":math:`\arg\min_{\beta, b} \sum_n w_n (y_n - x_n^\top\beta - b)^2` by least squares on rows scaled by :math:`\sqrt{w_n}`."""
+    r""":math:`\arg\min_{\beta, b} \sum_n w_n (y_n - x_n^\top\beta - b)^2` by least squares on rows scaled by :math:`\sqrt{w_n}`.
+
+    The data are first centred at their weighted means :math:`\bar x, \bar y`, which removes the
+    intercept from the problem: :math:`\beta` solves the centred problem and
+    :math:`b = \bar y - \bar x^\top \beta`. Without centring the design :math:`[X, 1]` of inputs
+    far from the origin (a shift :math:`c` times their spread) has a condition number growing like
+    :math:`c`, and the slopes lose that many digits.
+    """
+    total = weights.sum() + 10 * np.finfo(float).eps  # an empty component stays finite
+    x_mean = weights @ X / total
+    y_mean = float(weights @ y / total)
     root = np.sqrt(weights)
-    design = np.column_stack([X, np.ones(len(X))]) * root[:, None]
-    solution = lstsq(design, y * root, lapack_driver="gelsd")[0]
-    return solution[:-1], float(solution[-1])
+    beta = lstsq((X - x_mean) * root[:, None], (y - y_mean) * root, lapack_driver="gelsd")[0]
+    return beta, y_mean - float(x_mean @ beta)
 
 
 def m_step(X: NDArray, y: NDArray, responsibilities: NDArray, reg_covar: float = 1e-6) -> RegressionMixtureParameters:
@@ -167,6 +178,11 @@ def m_step(X: NDArray, y: NDArray, responsibilities: NDArray, reg_covar: float =
     intercept = np.array([b for _, b in fits])
     residuals = y[:, None] - (X @ coef.T + intercept)
     noise_variances = (resp * residuals**2).sum(axis=0) / Nk + reg_covar
+    if not np.all(noise_variances > 0):
+        raise ValueError(
+            "A regression passes exactly through its points (noise variance 0), so the likelihood is "
+            "unbounded; use reg_covar > 0 (the default is 1e-6), or check y for exact duplicates of a line."
+        )
     return RegressionMixtureParameters(Nk / Nk.sum(), coef, intercept, noise_variances)
 
 
@@ -460,19 +476,27 @@ def gate_objective(design: NDArray, gate_coef: NDArray, responsibilities: NDArra
 def gate_newton_step(design: NDArray, gate_coef: NDArray, responsibilities: NDArray, gate_l2: float) -> NDArray:
     r"""One Newton step on the gate's part of :math:`Q`, halved until it does not lower it.
 
-    The gradient is :math:`\sum_n \tilde x_n (\gamma_{nk} - \alpha_{nk})` (the soft targets minus
-    the gate's prediction, as in multinomial logistic regression) and the Hessian
-    :math:`-\sum_n (\operatorname{diag}\alpha_n - \alpha_n\alpha_n^\top) \otimes \tilde x_n \tilde x_n^\top`
+    The gradient is :math:`\sum_n \tilde x_n (\gamma_{nk} - \alpha_{nk}) - \lambda v_k` (the soft
+    targets minus the gate's prediction, as in multinomial logistic regression) and the Hessian
+    :math:`-\sum_n (\operatorname{diag}\alpha_n - \alpha_n\alpha_n^\top) \otimes \tilde x_n \tilde x_n^\top - \lambda I`
     over the free components. The step raises :math:`Q` without maximising it: a generalised EM
     step (Dempster, Laird & Rubin 1977), which is all EM's monotonicity needs.
+
+    Newton's step does not depend on the coordinates it is computed in, so it is computed for the
+    inputs standardised to mean 0 and spread 1, :math:`\tilde x = M^\top \tilde z` with
+    :math:`\tilde z = ((x - \bar x)/s, 1)`: there the Hessian is well conditioned however far the
+    inputs sit from the origin (in the raw coordinates its condition number grows like the shift to
+    the fourth power).
     """
     alpha = np.exp(log_gate(design, gate_coef))[:, :-1]
     P, F = design.shape[1], alpha.shape[1]
-    gradient = design.T @ (responsibilities[:, :-1] - alpha) - gate_l2 * gate_coef
+    to_raw = _standardising_map(design)  # V = to_raw @ V_standardised
+    standard = design @ to_raw
+    gradient = to_raw.T @ (design.T @ (responsibilities[:, :-1] - alpha) - gate_l2 * gate_coef)
     curvature = np.einsum("nk,kj->nkj", alpha, np.eye(F)) - np.einsum("nk,nj->nkj", alpha, alpha)
-    hessian = -np.einsum("nkj,na,nb->akbj", curvature, design, design).reshape(P * F, P * F)
-    hessian -= gate_l2 * np.eye(P * F)
-    step = np.linalg.lstsq(-hessian, gradient.ravel(), rcond=None)[0].reshape(P, F)
+    hessian = -np.einsum("nkj,na,nb->akbj", curvature, standard, standard).reshape(P * F, P * F)
+    hessian -= gate_l2 * np.kron(to_raw.T @ to_raw, np.eye(F))
+    step = to_raw @ np.linalg.lstsq(-hessian, gradient.ravel(), rcond=None)[0].reshape(P, F)
     before = gate_objective(design, gate_coef, responsibilities, gate_l2)
     for _ in range(30):
         candidate = gate_coef + step
@@ -480,3 +504,18 @@ def gate_newton_step(design: NDArray, gate_coef: NDArray, responsibilities: NDAr
             return candidate
         step = step / 2
     return gate_coef
+
+
+def _standardising_map(design: NDArray) -> NDArray:
+    r"""The matrix :math:`M` with ``design @ M`` = the inputs standardised, ``(x - mean) / spread``, and 1.
+
+    ``design`` is :math:`[X, 1]` (or the constant column alone); a constant input keeps spread 1.
+    """
+    inputs = design[:, :-1]
+    mean = inputs.mean(axis=0)
+    spread = inputs.std(axis=0)
+    spread[spread == 0] = 1.0
+    M = np.eye(design.shape[1])
+    M[:-1, :-1] = np.diag(1 / spread)
+    M[-1, :-1] = -mean / spread
+    return M

@@ -182,6 +182,10 @@ def test_sample_follows_the_fitted_model():
         (lambda X, y: emlib.MixtureOfLinearRegressions(0).fit(X, y), "n_components must be an integer >= 1"),
         (lambda X, y: emlib.MixtureOfLinearRegressions(2, reg_covar=-1.0).fit(X, y), "reg_covar must be a finite number >= 0"),
         (lambda X, y: emlib.MixtureOfLinearRegressions(2, tol=0.0).fit(X, y), "tol must be a finite number > 0"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, 0.0), "y must be 1-D, one response per row of X; got shape ()"),
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2).fit(X, y[:, None, None]), "y must be 1-D"),
+        # noise-free data: with no variance floor every line can pass exactly through its points
+        (lambda X, y: emlib.MixtureOfLinearRegressions(2, reg_covar=0.0).fit(X, X @ [1.0, 2.0]), "passes exactly through its points"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",
 )
@@ -380,3 +384,26 @@ def test_published_fit_on_gnp_co2():
     np.testing.assert_allclose(model.noise_variances_[order], params.noise_variances, rtol=0, atol=1e-6)
     np.testing.assert_allclose(model.intercept_[order], params.intercept, rtol=0, atol=1e-6)
     np.testing.assert_allclose(model.coef_[order], params.coef, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shift", [1e4, 1e9])
+@pytest.mark.parametrize("make", [
+    lambda: emlib.MixtureOfLinearRegressions(2, n_init=1, max_iter=15, tol=1e-300, random_state=0),
+    lambda: emlib.MixtureOfExperts(2, n_init=1, max_iter=15, tol=1e-300, gate_l2=0.0, random_state=0),
+])
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 15 iterations exactly
+def test_inputs_far_from_the_origin_give_the_same_fit(make, shift):
+    # Moving x by `shift` spreads changes only the intercepts (b -> b - beta * shift, and the gate's
+    # constant likewise): both M-steps centre the inputs first. Uncentred, the weighted least squares
+    # lost the slope at 1e8 and the gate's Newton step at 1e4 (its Hessian's condition ~ shift^4).
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, 300)
+    y = np.where(rng.uniform(size=300) < 1 / (1 + np.exp(-4 * x)), 1 + 2 * x, -1 - x) + 0.2 * rng.normal(size=300)
+    near, far = make().fit(x[:, None], y), make().fit(x[:, None] + shift, y)
+    np.testing.assert_allclose(far.coef_, near.coef_, rtol=1e-6)
+    np.testing.assert_allclose(far.intercept_ + far.coef_[:, 0] * shift, near.intercept_, atol=1e-6 * shift)
+    # The shifted inputs are themselves rounded to ~1e-16 * shift, and x * beta + b cancels about
+    # log10(shift) digits of each residual: the log-likelihoods agree to ~1e-15 * shift relative.
+    np.testing.assert_allclose(far.loglik_history_, near.loglik_history_, rtol=max(1e-8, 1e-15 * shift))
+    if hasattr(near, "gate_coef_"):
+        np.testing.assert_allclose(far.gate_coef_[0], near.gate_coef_[0], rtol=1e-6)
