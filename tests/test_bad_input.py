@@ -376,15 +376,20 @@ def no_numeric_work(monkeypatch):
             monkeypatch.setattr(module, name, _no_work)
 
 
+def assert_emlib_rejects(call, error, message):
+    """``call()`` raises ``error`` whose text contains ``message``, from emlib's own code."""
+    with pytest.raises(error) as info:
+        call()
+    assert message in str(info.value)
+    # the error is emlib's own, raised from its validation code, not from deep inside NumPy
+    assert info.traceback[-1].path.parts[-2] == "emlib", info.traceback[-1].path
+
+
 @pytest.mark.parametrize(("call", "error", "message"), BAD_INPUTS)
 def test_bad_input_is_rejected_before_any_numeric_work(call, error, message, no_numeric_work):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no RuntimeWarning (overflow, invalid cast) on the way to the error
-        with pytest.raises(error) as info:
-            call()
-    assert message in str(info.value)
-    # the error is emlib's own, raised from its validation code, not from deep inside NumPy
-    assert info.traceback[-1].path.parts[-2] == "emlib", info.traceback[-1].path
+        assert_emlib_rejects(call, error, message)
 
 
 def test_the_table_covers_every_estimator_with_forty_cases_or_more():
@@ -498,11 +503,7 @@ INFERENCE = [
 
 @pytest.mark.parametrize(("name", "method", "bad", "error", "message"), INFERENCE)
 def test_fitted_estimators_reject_bad_X(name, method, bad, error, message, no_numeric_work):
-    fitted = FITTED[name][0]
-    with pytest.raises(error) as info:
-        _call(name, fitted, method, bad)
-    assert message in str(info.value)
-    assert info.traceback[-1].path.parts[-2] == "emlib"
+    assert_emlib_rejects(lambda: _call(name, FITTED[name][0], method, bad), error, message)
 
 
 UNFITTED = [
@@ -546,10 +547,7 @@ BAD_RESPONSES = [
 @pytest.mark.parametrize(("bad", "error", "message"), BAD_RESPONSES, ids=[m for _, _, m in BAD_RESPONSES])
 def test_fitted_regression_mixtures_reject_bad_y(name, method, bad, error, message, no_numeric_work):
     fitted, good = FITTED[name]
-    with pytest.raises(error) as info:
-        getattr(fitted, method)(good, bad)
-    assert message in str(info.value)
-    assert info.traceback[-1].path.parts[-2] == "emlib"
+    assert_emlib_rejects(lambda: getattr(fitted, method)(good, bad), error, message)
 
 
 @pytest.mark.parametrize("name", sorted(RESPONSES))
@@ -575,10 +573,7 @@ BAD_SYMBOLS = [
 @pytest.mark.parametrize("method", METHODS["CategoricalHMM"])
 @pytest.mark.parametrize(("bad", "error", "message"), BAD_SYMBOLS, ids=[m for _, _, m in BAD_SYMBOLS])
 def test_fitted_categorical_hmm_rejects_bad_symbols(method, bad, error, message, no_numeric_work):
-    with pytest.raises(error) as info:
-        getattr(FITTED["CategoricalHMM"][0], method)(bad)
-    assert message in str(info.value)
-    assert info.traceback[-1].path.parts[-2] == "emlib"
+    assert_emlib_rejects(lambda: getattr(FITTED["CategoricalHMM"][0], method)(bad), error, message)
 
 
 BAD_LENGTHS = [
@@ -594,10 +589,7 @@ BAD_LENGTHS = [
 @pytest.mark.parametrize(("lengths", "error", "message"), BAD_LENGTHS, ids=[m for _, _, m in BAD_LENGTHS])
 def test_fitted_hmms_reject_bad_lengths(name, method, lengths, error, message, no_numeric_work):
     fitted, good = FITTED[name]
-    with pytest.raises(error) as info:
-        getattr(fitted, method)(good, lengths)
-    assert message in str(info.value)
-    assert info.traceback[-1].path.parts[-2] == "emlib"
+    assert_emlib_rejects(lambda: getattr(fitted, method)(good, lengths), error, message)
 
 
 @pytest.mark.parametrize("name", ["GaussianHMM", "CategoricalHMM"])
