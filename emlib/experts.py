@@ -482,34 +482,44 @@ def gate_newton_step(design: NDArray, gate_coef: NDArray, responsibilities: NDAr
     over the free components. The step raises :math:`Q` without maximising it: a generalised EM
     step (Dempster, Laird & Rubin 1977), which is all EM's monotonicity needs.
 
-    Newton's step does not depend on the coordinates it is computed in, so it is computed for the
-    inputs standardised to mean 0 and spread 1, :math:`\tilde x = M^\top \tilde z` with
-    :math:`\tilde z = ((x - \bar x)/s, 1)`: there the Hessian is well conditioned however far the
-    inputs sit from the origin (in the raw coordinates its condition number grows like the shift to
-    the fourth power).
+    Newton's step does not depend on the coordinates it is computed in, so the step and its
+    halving work on the inputs standardised to mean 0 and spread 1, :math:`\tilde z = ((x - \bar x)/s, 1)`,
+    with :math:`V = M V_z` and :math:`\tilde x^\top M = \tilde z^\top`. There the Hessian is well
+    conditioned however far the inputs sit from the origin (in the raw coordinates its condition
+    number grows like the shift to the fourth power), and the logits
+    :math:`\tilde z^\top V_z` are sums of numbers of order one: in the raw coordinates
+    :math:`x^\top w + b` cancels the shift's digits, and rounding noise of about
+    :math:`10^{-16}\lvert b\rvert` would decide whether a small step raises :math:`Q`.
     """
-    alpha = np.exp(log_gate(design, gate_coef))[:, :-1]
-    P, F = design.shape[1], alpha.shape[1]
-    to_raw = _standardising_map(design)  # V = to_raw @ V_standardised
-    standard = design @ to_raw
-    gradient = to_raw.T @ (design.T @ (responsibilities[:, :-1] - alpha) - gate_l2 * gate_coef)
+    standard, to_raw = _standardised(design)
+    coef = np.linalg.solve(to_raw, gate_coef)
+
+    def objective(coef_z: NDArray) -> float:
+        penalty = 0.5 * gate_l2 * float(((to_raw @ coef_z) ** 2).sum())
+        return gate_objective(standard, coef_z, responsibilities, 0.0) - penalty
+
+    alpha = np.exp(log_gate(standard, coef))[:, :-1]
+    P, F = standard.shape[1], alpha.shape[1]
+    gradient = standard.T @ (responsibilities[:, :-1] - alpha) - gate_l2 * to_raw.T @ gate_coef
     curvature = np.einsum("nk,kj->nkj", alpha, np.eye(F)) - np.einsum("nk,nj->nkj", alpha, alpha)
     hessian = -np.einsum("nkj,na,nb->akbj", curvature, standard, standard).reshape(P * F, P * F)
     hessian -= gate_l2 * np.kron(to_raw.T @ to_raw, np.eye(F))
-    step = to_raw @ np.linalg.lstsq(-hessian, gradient.ravel(), rcond=None)[0].reshape(P, F)
-    before = gate_objective(design, gate_coef, responsibilities, gate_l2)
+    step = np.linalg.lstsq(-hessian, gradient.ravel(), rcond=None)[0].reshape(P, F)
+    before = objective(coef)
     for _ in range(30):
-        candidate = gate_coef + step
-        if gate_objective(design, candidate, responsibilities, gate_l2) >= before:
-            return candidate
+        if objective(coef + step) >= before:
+            return to_raw @ (coef + step)
         step = step / 2
     return gate_coef
 
 
-def _standardising_map(design: NDArray) -> NDArray:
-    r"""The matrix :math:`M` with ``design @ M`` = the inputs standardised, ``(x - mean) / spread``, and 1.
+def _standardised(design: NDArray) -> tuple[NDArray, NDArray]:
+    r"""The design with its inputs standardised, :math:`[(X - \bar x)/s, 1]`, and the matrix :math:`M`
+    with ``design @ M`` equal to it (up to rounding).
 
     ``design`` is :math:`[X, 1]` (or the constant column alone); a constant input keeps spread 1.
+    The standardised inputs are computed from ``X`` directly, not as ``design @ M``, which would
+    cancel the digits of the mean.
     """
     inputs = design[:, :-1]
     mean = inputs.mean(axis=0)
@@ -518,4 +528,4 @@ def _standardising_map(design: NDArray) -> NDArray:
     M = np.eye(design.shape[1])
     M[:-1, :-1] = np.diag(1 / spread)
     M[-1, :-1] = -mean / spread
-    return M
+    return np.hstack([(inputs - mean) / spread, design[:, -1:]]), M
