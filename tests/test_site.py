@@ -11,9 +11,14 @@ HTTP server on 127.0.0.1.  A page fails if it
 - still shows raw TeX delimiters (``\\(``, ``\\[``, ``$$``) in its text (hidden drop-downs
   included, code blocks excluded) once MathJax has finished, has a math element that MathJax
   did not turn into an ``mjx-container``, or has a MathJax error,
-- has an ``<img>`` that did not load (``naturalWidth == 0``).
+- has an ``<img>`` that did not load (``naturalWidth == 0``),
+- at 1280 px, has a display equation wider than its column (it would hide behind its number),
+- at 390 px (a phone), is wider than the screen, or has a wide equation that does not scroll
+  sideways or that its number covers.
 
-A full-page screenshot of every page goes to ``_build/screenshots/``.
+Each page is screenshotted at 1280 px and 390 px, in light and dark mode, into
+``_build/screenshots/`` (``<page>--<width>-<mode>.jpg``).  The sidebar toggles are clicked at both
+widths: on a phone they must open the chapter list and the page contents.
 """
 
 from __future__ import annotations
@@ -195,8 +200,11 @@ def open_page(context, url: str, final_url: str | None):
     return page, recorder
 
 
-def new_context(browser):
-    return browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+DESKTOP, PHONE = 1280, 390
+
+
+def new_context(browser, width: int = DESKTOP, mode: str = "light"):
+    return browser.new_context(viewport={"width": width, "height": 900}, color_scheme=mode)
 
 
 def wait_for_mathjax(page, problems: list[str]) -> None:
@@ -280,9 +288,50 @@ def wait_for_requests(page, recorder: PageRecorder, problems: list[str]) -> None
         problems.append(f"requests still pending after {REQUESTS_TIMEOUT_S} s: {stuck}")
 
 
-def screenshot_path(rel: str) -> Path:
+def screenshot_path(rel: str, width: int = DESKTOP, mode: str = "light") -> Path:
     name = rel[: -len(".html")] if rel.endswith(".html") else rel
-    return SCREENSHOTS / (name.replace("/", "__") + ".png")
+    return SCREENSHOTS / f"{name.replace('/', '__')}--{width}-{mode}.jpg"
+
+
+def screenshot(page, rel: str, width: int = DESKTOP, mode: str = "light") -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(screenshot_path(rel, width, mode)), full_page=True,
+                    animations="disabled", type="jpeg", quality=70)
+
+
+# Display equations (MathJax's <mjx-container display="true"> inside Sphinx's div.math, whose
+# span.eqno holds the number), the page's width, and the equations that do not fit.
+LAYOUT_JS = r"""
+() => {
+  const label = e => { const m = e.closest("div.math"); return (m && m.id) || e.textContent.slice(0, 60); };
+  const eqs = Array.from(document.querySelectorAll('div.math mjx-container[display="true"]'));
+  const wide = eqs.filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1);
+  const overlaps = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right
+                             && a.top < b.bottom && b.top < a.bottom;
+  return {
+    pageWidth: document.documentElement.scrollWidth,
+    viewport: document.documentElement.clientWidth,
+    theme: document.documentElement.dataset.theme,
+    wide: wide.map(e => `${label(e)} (${e.scrollWidth} px in ${e.clientWidth} px)`),
+    unscrollable: wide.filter(e => !["auto", "scroll"].includes(getComputedStyle(e).overflowX)).map(label),
+    covered: eqs.filter(e => {
+      const number = e.parentElement.querySelector(":scope > span.eqno");
+      return number && overlaps(number.getBoundingClientRect(), e.getBoundingClientRect());
+    }).map(label),
+  };
+}
+"""
+
+
+def layout_problems(layout: dict, width: int) -> list[str]:
+    """What a reader at this width would see cut off or panning."""
+    problems = [f"a wide equation does not scroll sideways: {e}" for e in layout["unscrollable"]]
+    problems += [f"an equation number covers its equation: {e}" for e in layout["covered"]]
+    if width >= DESKTOP:
+        problems += [f"display equation wider than its column: {e}" for e in layout["wide"]]
+    if layout["pageWidth"] > layout["viewport"]:
+        problems.append(f"the page is {layout['pageWidth']} px wide in a {layout['viewport']} px window")
+    return problems
 
 
 def format_problems(rel: str, problems: list[str]) -> str:
@@ -303,8 +352,8 @@ def test_page(rel, site_url, chromium):
         report = page.evaluate(PAGE_REPORT_JS)
         wait_for_requests(page, rec, problems)
         page.evaluate("() => document.fonts.ready.then(() => true)")
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(screenshot_path(rel)), full_page=True, animations="disabled")
+        problems += layout_problems(page.evaluate(LAYOUT_JS), DESKTOP)
+        screenshot(page, rel)
     finally:
         context.close()
 
@@ -351,3 +400,144 @@ def test_mathjax_is_served_locally(site_url, chromium):
         f"MathJax script(s) {srcs} did not load on {url}; "
         f"failed requests: {rec.failed}, HTTP errors: {rec.bad_status}"
     )
+
+
+@pytest.mark.parametrize("rel", PAGES)
+def test_page_on_a_phone_and_in_dark_mode(rel, site_url, chromium):
+    """The page at 390 px and in dark mode: no sideways panning, equations scroll, screenshots."""
+    require_site()
+    problems: list[str] = []
+    for width, mode in [(PHONE, "light"), (DESKTOP, "dark"), (PHONE, "dark")]:
+        context = new_context(chromium, width, mode)
+        try:
+            page = context.new_page()
+            page.goto(site_url + rel, wait_until="load")
+            wait_for_mathjax(page, problems)
+            layout = page.evaluate(LAYOUT_JS)
+            problems += [f"{width} px, {mode}: {p}" for p in layout_problems(layout, width)]
+            if layout["theme"] != mode:
+                problems.append(f"{width} px: the reader's {mode} preference gives theme {layout['theme']!r}")
+            screenshot(page, rel, width, mode)
+        finally:
+            context.close()
+    assert not problems, format_problems(rel, problems)
+
+
+CHAPTER = "chapters/02_kmeans.html"
+
+
+def test_phone_buttons_open_the_chapter_list_and_the_contents(site_url, chromium):
+    """At 390 px the sidebars are hidden; the visible ☰ and Contents buttons open them."""
+    require_site()
+    context = new_context(chromium, PHONE)
+    try:
+        page = context.new_page()
+        page.goto(site_url + CHAPTER, wait_until="load")
+        chapter_link = page.locator("nav.bd-links a", has_text="Gaussian mixtures and EM").first
+        section_link = page.locator("nav.page-toc a", has_text="Lloyd").first
+        assert not chapter_link.is_visible() and not section_link.is_visible()
+        page.locator(".primary-toggle:visible").click()
+        chapter_link.wait_for(state="visible", timeout=5_000)
+        page.keyboard.press("Escape")
+        chapter_link.wait_for(state="hidden", timeout=5_000)
+        page.locator(".secondary-toggle:visible").click()
+        section_link.wait_for(state="visible", timeout=5_000)
+    finally:
+        context.close()
+
+
+def test_desktop_menu_button_collapses_the_sidebar_and_one_search_field(site_url, chromium):
+    """At 1280 px ☰ hides the chapter list and shows it again; one search field, not two."""
+    require_site()
+    context = new_context(chromium)
+    try:
+        page = context.new_page()
+        page.goto(site_url + CHAPTER, wait_until="load")
+        assert page.locator(".search-button-field:visible").count() == 1
+        sidebar = page.locator("#pst-primary-sidebar")
+        assert sidebar.is_visible()
+        page.locator(".primary-toggle:visible").click()
+        sidebar.wait_for(state="hidden", timeout=5_000)
+        page.locator(".primary-toggle:visible").click()
+        sidebar.wait_for(state="visible", timeout=5_000)
+    finally:
+        context.close()
+
+
+def config_repository_url() -> str:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"].rstrip("/")
+
+
+# index.html only redirects; search.html is Sphinx's search form, not content.
+@pytest.mark.parametrize("rel", [p for p in PAGES if p not in {"index.html", "search.html"}])
+def test_page_identity_licence_and_launch_links(rel):
+    """Every page: a description, a favicon that exists, the licences in the footer; every
+    chapter: Binder, Colab, edit and issue links built from _config.yml's repository URL."""
+    require_site()
+    html = (SITE / rel).read_text(encoding="utf-8")
+    problems = []
+    if not re.search(r'<meta content="[^"]{50,}" name="description"', html):
+        problems.append("no meta description of at least 50 characters")
+    icon = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    if not icon or not (SITE / rel).parent.joinpath(icon.group(1)).resolve().is_file():
+        problems.append(f"favicon missing or not in the site: {icon and icon.group(1)}")
+    footer = html[html.find('class="bd-footer-content'):]
+    if "MIT licence" not in footer or "CC BY 4.0" not in footer:
+        problems.append("the footer does not state the code's (MIT) and the text's (CC BY 4.0) licences")
+    if rel.startswith("chapters/"):
+        repo = config_repository_url()
+        owner_name = urlparse(repo).path.strip("/")
+        notebook = rel.replace(".html", ".ipynb")
+        expected = {
+            "Binder": f"https://mybinder.org/v2/gh/{owner_name}/main?urlpath=lab/tree/{notebook}",
+            "Colab": f"https://colab.research.google.com/github/{owner_name}/blob/main/{notebook}",
+            "edit": f"{repo}/edit/main/{notebook}",
+            "issue": f"{repo}/issues/new?title=",
+        }
+        problems += [f"no {what} link ({url})" for what, url in expected.items() if url not in html]
+    assert not problems, format_problems(rel, problems)
+
+
+def test_intro_says_how_to_cite():
+    require_site()
+    html = (SITE / "intro.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "", html)  # the BibTeX block is split into highlighted spans
+    assert 'id="how-to-cite"' in html and "@book{emlectures2026" in text
+    assert config_repository_url() in html
+
+
+def bibliography_labels() -> dict[str, str]:
+    html = (SITE / "bibliography.html").read_text(encoding="utf-8")
+    return dict(re.findall(
+        r'<div class="citation" id="([^"]+)"[^>]*>\s*<span class="label"><span class="fn-bracket">\[</span>'
+        r"(.*?)<span", html))
+
+
+def test_bibliography_labels_match_the_citations_and_link_back():
+    """Each in-text citation's words are its bibliography entry's label (not "DLR77"); every
+    entry links back to a citing page; every entry with a DOI in references.bib links to it."""
+    require_site()
+    labels = bibliography_labels()
+    assert labels, "no labelled entries found in bibliography.html"
+    mismatched = []
+    for page in sorted(SITE.glob("chapters/*.html")) + [SITE / "intro.html"]:
+        html = page.read_text(encoding="utf-8")
+        for anchor, inner in re.findall(r'<a class="reference internal" href="[./]*bibliography.html#([^"]+)">(.*?)</a>', html):
+            text = re.sub(r"<[^>]+>", "", inner)
+            if labels.get(anchor) != text:
+                mismatched.append(f"{page.name}: cites {text!r}, the entry's label is {labels.get(anchor)!r}")
+    assert not mismatched, "\n".join(mismatched[:20])
+    bibliography = (SITE / "bibliography.html").read_text(encoding="utf-8")
+    entries = bibliography.split('<div class="citation"')[1:]
+    assert all('class="cited-in"' in entry for entry in entries), "an entry without a back-link"
+    from pybtex.database import parse_file
+    from pybtex.richtext import Text
+
+    text = re.sub(r"<[^>]+>", "", bibliography).lower()
+    shown = [e for e in parse_file(ROOT / "references.bib").entries.values()
+             if Text.from_latex(e.fields["title"]).render_as("text")[:40].lower() in text]
+    dois = [e.fields["doi"] for e in shown if "doi" in e.fields]
+    missing = [d for d in dois if f'href="https://doi.org/{d}"' not in bibliography]
+    assert dois and not missing, f"DOIs not linked: {missing}"
