@@ -541,3 +541,23 @@ def test_bibliography_labels_match_the_citations_and_link_back():
     dois = [e.fields["doi"] for e in shown if "doi" in e.fields]
     missing = [d for d in dois if f'href="https://doi.org/{d}"' not in bibliography]
     assert dois and not missing, f"DOIs not linked: {missing}"
+
+
+def test_search_snippets_show_formulas_as_text(site_url, chromium):
+    """Search results for a word that sits next to formulas show them as text, not raw TeX."""
+    require_site()
+    context = new_context(chromium)
+    try:
+        page = context.new_page()
+        page.goto(site_url + "search.html?q=responsibilities", wait_until="load")
+        page.locator("#search-results p.context").first.wait_for(timeout=20_000)
+        page.wait_for_function("() => document.querySelector('#search-results .search-summary') !== null"
+                               " || document.querySelectorAll('#search-results li').length > 3", timeout=20_000)
+        page.wait_for_timeout(1_000)
+        snippets = page.locator("#search-results p.context").all_inner_texts()
+    finally:
+        context.close()
+    assert len(snippets) >= 3, snippets
+    raw = [s for s in snippets if any(d in s for d in RAW_TEX) or "\\" in s]
+    assert not raw, f"raw TeX in {len(raw)} of {len(snippets)} snippets, e.g. {raw[0][:200]!r}"
+    assert any("γ" in s for s in snippets), "no formula rendered as text (γ) in the snippets"
