@@ -18,7 +18,8 @@ HTTP server on 127.0.0.1.  A page fails if it
 
 Each page is screenshotted at 1280 px and 390 px, in light and dark mode, into
 ``_build/screenshots/`` (``<page>--<width>-<mode>.jpg``).  The sidebar toggles are clicked at both
-widths: on a phone they must open the chapter list and the page contents.
+widths: on a phone they must open the chapter list and the page contents.  In dark mode the
+figures must be dark too (shown inverted, hues kept), not light panels.
 """
 
 from __future__ import annotations
@@ -417,10 +418,30 @@ def test_page_on_a_phone_and_in_dark_mode(rel, site_url, chromium):
             problems += [f"{width} px, {mode}: {p}" for p in layout_problems(layout, width)]
             if layout["theme"] != mode:
                 problems.append(f"{width} px: the reader's {mode} preference gives theme {layout['theme']!r}")
+            if width == DESKTOP and mode == "dark":
+                problems += dark_figure_problems(page)
             screenshot(page, rel, width, mode)
         finally:
             context.close()
     assert not problems, format_problems(rel, problems)
+
+
+def dark_figure_problems(page) -> list[str]:
+    """In dark mode a figure's background (its corners) must be dark, not a white or grey panel."""
+    import io
+
+    from PIL import Image
+
+    figure = page.locator(".bd-content div.cell_output img").first
+    if not figure.count():
+        return []
+    figure.scroll_into_view_if_needed()
+    image = Image.open(io.BytesIO(figure.screenshot())).convert("L")
+    w, h = image.size
+    corners = [image.getpixel((x, y)) for x in (2, w - 3) for y in (2, h - 3)]
+    if max(corners) > 80:
+        return [f"dark mode: the first figure's corners have grey levels {corners} (a light panel, not dark)"]
+    return []
 
 
 CHAPTER = "chapters/02_kmeans.html"
