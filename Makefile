@@ -14,7 +14,7 @@ export OMP_NUM_THREADS := 1
 # nbval as every target runs it: in this environment, with the sanitiser for addresses and paths
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: help install mathjax book test test-portability unit notebooks site-test serve lab execute assignments grade pins bench clean
+.PHONY: help install mathjax book pdf pdf-only test test-portability unit notebooks site-test serve lab execute assignments grade pins bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -37,7 +37,14 @@ $(MATHJAX):
 
 book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .  # --all: an incremental build can leave the bibliography without new citations
+	@if [ -x /usr/bin/chromium ]; then $(MAKE) --no-print-directory pdf-only; \
+	else echo "No /usr/bin/chromium: the PDF of the book (_build/html/em-lectures.pdf) is not built."; fi
 	@echo "Site built: open _build/html/index.html, or run 'make serve'."
+
+pdf: book  ## the whole book as one PDF, _build/html/em-lectures.pdf (part of make book when chromium is installed; ~45 s)
+
+pdf-only: $(STAMP)
+	$(BIN)/python _theme/book_pdf.py
 
 test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
 	$(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider

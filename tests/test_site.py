@@ -582,3 +582,23 @@ def test_search_snippets_show_formulas_as_text(site_url, chromium):
     raw = [s for s in snippets if any(d in s for d in RAW_TEX) or "\\" in s]
     assert not raw, f"raw TeX in {len(raw)} of {len(snippets)} snippets, e.g. {raw[0][:200]!r}"
     assert any("γ" in s for s in snippets), "no formula rendered as text (γ) in the snippets"
+
+
+def test_pdf_of_the_book_has_every_page_of_the_toc(chromium):
+    """`make book` prints the site to _build/html/em-lectures.pdf: one bookmark per page of
+    _toc.yml, in order, numbered chapters, and the maths as text (MathJax typeset it)."""
+    require_site()
+    import yaml
+    from pypdf import PdfReader
+
+    pdf = SITE / "em-lectures.pdf"
+    assert pdf.is_file(), f"{pdf} is missing: `make book` (or `make pdf`) prints it with Chromium"
+    reader = PdfReader(pdf)
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    n_pages = 1 + sum(len(part["chapters"]) for part in toc["parts"])
+    titles = [item.title for item in reader.outline]
+    starts = [reader.get_destination_page_number(item) for item in reader.outline]
+    assert len(titles) == n_pages and starts == sorted(starts), titles
+    assert [t.split(".")[0] for t in titles[1:12]] == [str(k) for k in range(1, 12)], titles
+    text = reader.pages[starts[3]].extract_text() + reader.pages[starts[3] + 1].extract_text()
+    assert "\\(" not in text and "γ" in text
