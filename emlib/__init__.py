@@ -11,7 +11,7 @@ EM: the ELBO :math:`F`, which is the negative free energy) and ``chunk_loglik_hi
 
 from sklearn.exceptions import ConvergenceWarning
 
-from . import bernoulli, datasets, experts, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
+from . import bernoulli, book, datasets, experts, gmm, hmm, kmeans, missing, plotting, semisupervised, streaming
 from .bernoulli import BernoulliMixture
 from .experts import MixtureOfExperts, MixtureOfLinearRegressions
 from .gmm import GaussianMixture
@@ -35,6 +35,7 @@ __all__ = [
     "OnlineGaussianMixture",
     "SemiSupervisedGaussianMixture",
     "bernoulli",
+    "book",
     "datasets",
     "experts",
     "gmm",
