@@ -7,6 +7,8 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := .mathjax/static/mathjax/tex-mml-chtml.js
+# Wheels of what a chapter run on its own installs (tests/test_standalone.py, offline in CI)
+WHEELHOUSE := .wheelhouse/.complete
 PORT    ?= 8000
 # One BLAS thread: the same numbers everywhere, and no oversubscription on 2 cores.
 export OPENBLAS_NUM_THREADS := 1
@@ -19,7 +21,15 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(STAMP)  ## create .venv and install emlib with the pinned book and test tools
+install: $(STAMP) $(WHEELHOUSE)  ## create .venv and install emlib with the pinned book and test tools
+
+# A downloaded chapter's first cell installs emlib and what the chapter imports; the test that
+# it runs on its own installs them offline from these wheels (and emlib's, built from here).
+$(WHEELHOUSE): pyproject.toml constraints.txt | $(STAMP)
+	rm -rf .wheelhouse
+	$(BIN)/python -m pip download --quiet --only-binary=:all: -c constraints.txt -d .wheelhouse \
+		numpy scipy pandas matplotlib scikit-learn numba threadpoolctl ipykernel "setuptools>=77"
+	touch $@
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,7 +56,7 @@ pdf: book  ## the whole book as one PDF, _build/html/em-lectures.pdf (part of ma
 pdf-only: $(STAMP)
 	$(BIN)/python _theme/book_pdf.py
 
-test: book  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
+test: book $(WHEELHOUSE)  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
 	$(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider
 
 # A second floating-point environment, one a student's laptop could have: OpenBLAS's generic
