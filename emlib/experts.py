@@ -259,6 +259,16 @@ class _ConditionalMixture(BaseEstimator):
     def _checked(self, X: ArrayLike) -> NDArray:
         return check_fitted_data(self, X)
 
+    def gate_weights(self, X: ArrayLike) -> NDArray:
+        r"""The mixture weights at each input, :math:`w_k(x_n)`, shape (n_samples, n_components).
+
+        The gate :math:`\alpha_k(x_n) = \operatorname{softmax}_k(\tilde x_n^\top V)` of a
+        :class:`MixtureOfExperts`; the constant :math:`\pi_k` in every row of a
+        :class:`MixtureOfLinearRegressions`. Unlike :meth:`predict_proba` they do not look at
+        :math:`y`: they are the prior probabilities of the components before the response is seen.
+        """
+        return np.exp(self._log_weights(self._checked(X)))
+
     def predict(self, X: ArrayLike) -> NDArray:
         r"""The mixture mean :math:`\mathbb{E}[y \mid x] = \sum_k w_k(x) (x^\top\beta_k + b_k)`."""
         X = self._checked(X)

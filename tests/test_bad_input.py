@@ -459,8 +459,8 @@ METHODS = {
     "OnlineGaussianMixture": ["predict", "predict_proba", "score", "score_samples", "partial_fit"],
     "GaussianHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
     "CategoricalHMM": ["predict", "predict_proba", "score", "decode", "bic", "aic"],
-    "MixtureOfLinearRegressions": ["predict", "predict_proba", "score", "score_samples", "sample"],
-    "MixtureOfExperts": ["predict", "predict_proba", "score", "score_samples", "sample"],
+    "MixtureOfLinearRegressions": ["predict", "predict_proba", "score", "score_samples", "sample", "gate_weights"],
+    "MixtureOfExperts": ["predict", "predict_proba", "score", "score_samples", "sample", "gate_weights"],
 }
 SYMBOLS = {"CategoricalHMM"}  # one column of integer symbols: their own bad inputs, below
 # Methods of the regression mixtures that model y given X, so take both: (X, y) with a y of X's length.

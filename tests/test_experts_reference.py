@@ -22,7 +22,7 @@ import re
 import numpy as np
 import pytest
 from scipy.optimize import minimize
-from scipy.special import logsumexp
+from scipy.special import logsumexp, softmax
 from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
@@ -296,6 +296,22 @@ def test_mixture_of_experts_inference_conventions_with_y():
     np.testing.assert_allclose(model.predict(X), ((X @ model.coef_.T + model.intercept_) * alpha).sum(axis=1))
     with pytest.raises(ValueError, match="X has 2 features, but MixtureOfExperts is expecting 1"):
         model.predict(np.c_[X, X])
+
+
+def test_gate_weights_are_the_softmax_of_the_gate_and_the_constant_weights():
+    """gate_weights(X): SciPy's softmax of x~ V with the last logit 0 for a mixture of experts, the
+    weights in every row for a mixture of regressions; probabilities that ignore y."""
+    X, y = broken_line(120, seed=4)
+    moe = emlib.MixtureOfExperts(2, gate_l2=0.1, random_state=0).fit(X, y)
+    logits = np.c_[X @ moe.gate_coef_[:-1] + moe.gate_coef_[-1], np.zeros(len(X))]
+    np.testing.assert_allclose(moe.gate_weights(X), softmax(logits, axis=1), rtol=1e-12)
+    assert moe.gate_weights(X)[:, 0].max() > 0.9 and moe.gate_weights(X)[:, 0].min() < 0.1
+    molr = emlib.MixtureOfLinearRegressions(2, random_state=0).fit(X, y)
+    np.testing.assert_allclose(molr.gate_weights(X[:7]), np.tile(molr.weights_, (7, 1)), rtol=1e-12)
+    with pytest.raises(NotFittedError):
+        emlib.MixtureOfExperts(2).gate_weights(X)
+    with pytest.raises(ValueError, match="X has 2 features, but MixtureOfExperts is expecting 1"):
+        moe.gate_weights(np.c_[X, X])
 
 
 @pytest.mark.parametrize(
