@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import platform
+import textwrap
 from importlib import metadata
 from typing import Any
 
@@ -47,11 +48,13 @@ def package_versions(names: tuple[str, ...] = STAMPED_PACKAGES) -> dict[str, str
     return versions
 
 
-def watermark(executed: datetime.date | None = None) -> str:
-    """One line: when the chapter's outputs were computed, with which versions, on which OS.
+def watermark(executed: datetime.date | None = None, width: int = 88) -> str:
+    """When the chapter's outputs were computed, with which versions, on which OS.
 
-    Like pymc-examples' ``%watermark``; the chapters print it, small, at their end.
+    Like pymc-examples' ``%watermark``; the chapters print it, small, at their end. The text is
+    wrapped at ``width`` characters (the book's code width), never inside a "name version" pair.
     """
     day = (executed or datetime.date.today()).isoformat()
-    versions = ", ".join(f"{name} {version}" for name, version in package_versions().items())
-    return f"Executed on {day} ({platform.system()} {platform.machine()}) with {versions}."
+    pairs = ", ".join(f"{name}\N{NO-BREAK SPACE}{version}" for name, version in package_versions().items())
+    text = f"Executed on {day} ({platform.system()} {platform.machine()}) with {pairs}."
+    return textwrap.fill(text, width).replace("\N{NO-BREAK SPACE}", " ")

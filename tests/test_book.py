@@ -41,4 +41,8 @@ def test_watermark_names_the_day_and_the_versions():
                           ("numpy", np.__version__), ("scipy", scipy.__version__),
                           ("scikit-learn", sklearn.__version__)]:
         assert f"{name} {version}" in line
+    assert max(len(row) for row in line.splitlines()) <= 88  # the book's code width
+    narrow = book.watermark(datetime.date(2026, 12, 3), width=24)
+    assert len(narrow.splitlines()) > 3  # wrapped, but never inside a pair:
+    assert any(f"numpy {np.__version__}" in row for row in narrow.splitlines())
     assert book.watermark().startswith(f"Executed on {datetime.date.today().isoformat()}")

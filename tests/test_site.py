@@ -518,7 +518,31 @@ def test_page_identity_licence_and_launch_links(rel):
             "issue": f"{repo}/issues/new?title=",
         }
         problems += [f"no {what} link ({url})" for what, url in expected.items() if url not in html]
+        cells = html.split('<div class="cell ')[1:]
+        if not cells or "tag_watermark" not in cells[-1].split(">", 1)[0]:
+            problems.append("the last cell is not the version stamp (tag_watermark)")
+        elif not re.search(r"Executed on \d{4}-\d\d-\d\d \(.*?\) with Python \d", cells[-1]):
+            problems.append("the version stamp does not say when and with what the chapter ran")
     assert not problems, format_problems(rel, problems)
+
+
+def test_version_stamp_is_small_and_muted(site_url, chromium):
+    """The stamp at the end of a chapter is set smaller than the text and in a muted colour."""
+    require_site()
+    context = new_context(chromium)
+    try:
+        page, _ = open_page(context, site_url + "chapters/02_kmeans.html", None)
+        sizes = page.evaluate("""() => {
+          const stamp = document.querySelector('.tag_watermark .output pre');
+          const text = document.querySelector('.bd-content section p');
+          const style = e => getComputedStyle(e);
+          return {stamp: parseFloat(style(stamp).fontSize), text: parseFloat(style(text).fontSize),
+                  stampColour: style(stamp).color, textColour: style(text).color};
+        }""")
+    finally:
+        context.close()
+    assert sizes["stamp"] < 0.9 * sizes["text"], sizes
+    assert sizes["stampColour"] != sizes["textColour"], sizes
 
 
 def test_intro_says_how_to_cite():
