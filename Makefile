@@ -10,13 +10,14 @@ MATHJAX := .mathjax/static/mathjax/tex-mml-chtml.js
 # Wheels of what a chapter run on its own installs (tests/test_standalone.py, offline in CI)
 WHEELHOUSE := .wheelhouse/.complete
 PORT    ?= 8000
+TIMEOUT ?= 300
 # One BLAS thread: the same numbers everywhere, and no oversubscription on 2 cores.
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 # nbval as every target runs it: in this environment, with the sanitiser for addresses and paths
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: help install mathjax book pdf pdf-only test test-portability unit notebooks site-test serve lab execute assignments grade pins bench clean
+.PHONY: help install mathjax book pdf pdf-only test test-portability unit notebooks site-test serve lab execute assignments grade grade-all pins bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -80,7 +81,12 @@ assignments: $(STAMP)  ## student versions and grading material into _build/assi
 
 grade: $(STAMP)  ## grade one notebook offline: make grade SUBMISSION=path/to/notebook.ipynb
 	@test -n "$(SUBMISSION)" || { echo "usage: make grade SUBMISSION=path/to/notebook.ipynb"; exit 2; }
-	@$(BIN)/python assignments/course.py grade "$(SUBMISSION)"
+	@$(BIN)/python assignments/course.py grade "$(SUBMISSION)" --timeout $(TIMEOUT)
+
+grade-all: $(STAMP)  ## grade a class: make grade-all SUBMISSIONS=dir/ [ASSIGNMENT=a03_gmm_em] [TIMEOUT=300]
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade-all SUBMISSIONS=dir/ [ASSIGNMENT=name] [TIMEOUT=300]"; exit 2; }
+	@$(BIN)/python assignments/course.py grade-all "$(SUBMISSIONS)" --timeout $(TIMEOUT) \
+		$(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 unit: $(STAMP)  ## the emlib tests only (fast)
 	$(BIN)/python -m pytest tests --ignore=tests/test_site.py

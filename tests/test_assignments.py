@@ -1,8 +1,8 @@
 """The course assignments: masters score full marks, student versions score zero and hide the answers.
 
 ``assignments/course.py`` builds the student versions and grading material with otter-grader and
-grades notebooks offline; these tests build every master afresh and grade it, its student
-version, a submission that borrows the answer from emlib, and broken submissions.
+grades notebooks offline in a sandbox; these tests build every master afresh and grade it, its
+student version and broken submissions (tests/test_grading.py grades a whole class).
 """
 
 from __future__ import annotations
@@ -70,17 +70,17 @@ def test_there_are_masters_for_chapters_2_3_and_5():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_master_scores_full_marks(built, name):
-    scores, points, message = course.grade(built[name] / "autograder" / f"{name}.ipynb")
-    assert message == ""
-    assert len(points) >= 5
-    assert scores == points
+    result = course.grade(built[name] / "autograder" / f"{name}.ipynb")
+    assert (result.status, result.reason) == ("graded", "")
+    assert len(result.points) >= 5
+    assert result.scores == result.points, result.feedback
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_untouched_student_version_scores_zero(built, name):
-    scores, points, _ = course.grade(built[name] / "student" / f"{name}.ipynb")
-    assert set(scores) == set(points)
-    assert all(score == 0.0 for score in scores.values()), scores
+    result = course.grade(built[name] / "student" / f"{name}.ipynb")
+    assert set(result.scores) == set(result.points)
+    assert all(score == 0.0 for score in result.scores.values()), result.scores
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -107,26 +107,6 @@ def test_student_version_runs_until_it_reaches_a_stub(built, name):
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert errors, "the stubs were never reached"
     assert {e.ename for e in errors} == {"NotImplementedError"}, [(e.ename, e.evalue) for e in errors]
-
-
-def borrow_from_emlib(master_solution: Path, out: Path) -> Path:
-    """A submission of assignment 3 whose e_step hands the work to emlib.gmm.e_step."""
-    notebook = nbformat.read(master_solution, as_version=4)
-    (cell,) = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("def e_step(")]
-    cell.source = (
-        "import emlib.gmm\n\n"
-        "def e_step(X, weights, means, covariances):\n"
-        '    return emlib.gmm.e_step(X, weights, means, covariances, "full")'
-    )
-    nbformat.write(notebook, out)
-    return out
-
-
-def test_importing_the_answer_from_emlib_scores_zero(built, tmp_path):
-    solution = built["a03_gmm_em"] / "autograder" / "a03_gmm_em.ipynb"
-    scores, points, _ = course.grade(borrow_from_emlib(solution, tmp_path / "a03_gmm_em.ipynb"))
-    assert scores["q2"] == 0.0
-    assert scores["q1"] == points["q1"]  # the honest answers still count
 
 
 def test_not_a_notebook_gets_a_message_and_zero(built, tmp_path):
@@ -160,3 +140,17 @@ def test_unknown_assignment_is_a_clear_error(tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "cannot tell which assignment" in result.stderr
+
+
+def test_a_misnamed_or_copied_master_is_an_error_not_skipped(tmp_path):
+    master = nbformat.read(MASTERS[0], as_version=4)
+    nbformat.write(master, tmp_path / f"{MASTERS[0].stem}.ipynb")
+    assert course.masters(tmp_path) == [tmp_path / f"{MASTERS[0].stem}.ipynb"]
+    nbformat.write(master, tmp_path / "a99_copy.ipynb")  # still says the original's name
+    with pytest.raises(SystemExit, match="must say name: a99_copy"):
+        course.masters(tmp_path)
+    (tmp_path / "a99_copy.ipynb").unlink()
+    nbformat.write(master, tmp_path / "homework4.ipynb")
+    with pytest.raises(SystemExit, match="named aNN_<topic>"):
+        course.masters(tmp_path)
+
