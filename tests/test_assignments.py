@@ -7,10 +7,12 @@ student version and broken submissions (tests/test_grading.py grades a whole cla
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -154,3 +156,19 @@ def test_a_misnamed_or_copied_master_is_an_error_not_skipped(tmp_path):
     with pytest.raises(SystemExit, match="named aNN_<topic>"):
         course.masters(tmp_path)
 
+
+
+def test_student_bundle_holds_the_student_versions_and_emlib_only(built):
+    """What teaching.md tells instructors to hand out: no master, no autograder, no hidden test."""
+    with zipfile.ZipFile(course.student_bundle()) as bundle:
+        names = sorted(bundle.namelist())
+        wheels = [n for n in names if n.endswith(".whl")]
+        assert len(wheels) == 1 and "/emlib-" in wheels[0]
+        assert names == sorted(["em-lectures-assignments/README.md", *wheels,
+                                *(f"em-lectures-assignments/{name}.ipynb" for name in NAMES)])
+        for name in NAMES:  # byte for byte the student versions checked above
+            assert bundle.read(f"em-lectures-assignments/{name}.ipynb") == \
+                (built[name] / "student" / f"{name}.ipynb").read_bytes()
+        with zipfile.ZipFile(io.BytesIO(bundle.read(wheels[0]))) as wheel:
+            assert any(n == "emlib/gmm.py" for n in wheel.namelist())
+            assert not any("assignments" in n or n.startswith("tests/") for n in wheel.namelist())
