@@ -7,6 +7,12 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 MATHJAX_VERSION := 3.2.2
 MATHJAX := .mathjax/static/mathjax/tex-mml-chtml.js
+# axe-core, injected into every page by tests/test_accessibility.py
+AXE_VERSION := 4.11.1
+AXE     := .axe/axe.min.js
+# Lighthouse for `make lighthouse` (benchmarks/lighthouse.py; not part of make test)
+LIGHTHOUSE_VERSION := 12.8.2
+LIGHTHOUSE := .lighthouse/.installed-$(LIGHTHOUSE_VERSION)
 # Wheels of what a chapter run on its own installs (tests/test_standalone.py, offline in CI)
 WHEELHOUSE := .wheelhouse/.complete
 PORT    ?= 8000
@@ -17,7 +23,7 @@ export OMP_NUM_THREADS := 1
 # nbval as every target runs it: in this environment, with the sanitiser for addresses and paths
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: help install mathjax book pdf pdf-only test test-portability unit notebooks site-test serve lab execute assignments grade grade-all pins bench clean
+.PHONY: help install mathjax book pdf pdf-only test test-portability unit notebooks site-test serve lab execute assignments grade grade-all pins bench lighthouse clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -46,6 +52,12 @@ $(MATHJAX):
 	npm install --silent --no-audit --no-fund --prefix .mathjax mathjax@$(MATHJAX_VERSION)
 	cp -r .mathjax/node_modules/mathjax/es5 .mathjax/static/mathjax
 
+$(AXE):
+	rm -rf .axe && mkdir -p .axe
+	cd .axe && npm pack --silent axe-core@$(AXE_VERSION) >/dev/null \
+		&& tar -xzf axe-core-$(AXE_VERSION).tgz --strip-components=1 package/axe.min.js package/LICENSE \
+		&& rm axe-core-$(AXE_VERSION).tgz
+
 book: $(STAMP) $(MATHJAX)  ## build the website into _build/html (warnings are errors)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .  # --all: an incremental build can leave the bibliography without new citations
 	@if [ -x /usr/bin/chromium ]; then $(MAKE) --no-print-directory pdf-only; \
@@ -57,7 +69,7 @@ pdf: book  ## the whole book as one PDF, _build/html/em-lectures.pdf (part of ma
 pdf-only: $(STAMP)
 	$(BIN)/python _theme/book_pdf.py
 
-test: book $(WHEELHOUSE)  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
+test: book $(WHEELHOUSE) $(AXE)  ## unit tests, nbval over every chapter, stored-output and browser checks of the site
 	$(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider
 
 # A second floating-point environment, one a student's laptop could have: OpenBLAS's generic
@@ -115,6 +127,14 @@ pins:  ## regenerate constraints.txt from pyproject.toml ranges (then commit it)
 bench: $(STAMP)  ## speed ratios against scikit-learn and hmmlearn (not part of make test)
 	$(BIN)/python benchmarks/bench_gmm.py
 	$(BIN)/python benchmarks/bench_hmm.py
+
+lighthouse: book $(LIGHTHOUSE)  ## Lighthouse scores of every page, desktop and mobile (not part of make test)
+	$(BIN)/python benchmarks/lighthouse.py
+
+$(LIGHTHOUSE):
+	rm -rf .lighthouse && mkdir -p .lighthouse
+	npm install --silent --no-audit --no-fund --save-exact --prefix .lighthouse lighthouse@$(LIGHTHOUSE_VERSION)
+	touch $@
 
 clean:  ## remove the built site (keeps .venv)
 	rm -rf _build
