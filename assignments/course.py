@@ -25,6 +25,7 @@ import argparse
 import concurrent.futures
 import csv
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -76,6 +77,7 @@ def build(master: Path) -> Path:
     # otter names the zip after the time of the run; give it a fixed name, and a checksum
     (zipped,) = (out / "autograder").glob("*-autograder_*.zip")
     zipped = zipped.rename(out / "autograder" / "autograder.zip")
+    self_sufficient(zipped)
     zipped.with_suffix(".zip.sha256").write_text(f"{checksum(zipped)}  autograder.zip\n")
     finds_itself(out / "student" / f"{master.stem}.ipynb")
     return out
@@ -131,9 +133,15 @@ instructor grades it.
 """
 
 
-def student_bundle() -> Path:
-    """``_build/assignments/student-bundle.zip``: the student notebooks, an emlib wheel built from
-    this checkout and a README; no solution and no hidden test."""
+# What a grading image installs besides otter: the packages the notebooks import, pinned as here.
+GRADING_PACKAGES = ("numpy", "scipy", "matplotlib", "pandas", "scikit-learn", "threadpoolctl", "otter-grader")
+
+
+@functools.lru_cache(maxsize=1)
+def emlib_wheel() -> Path:
+    """A wheel of emlib built from this checkout (offline from .wheelhouse/ when it exists)."""
+    out = BUILD / "wheel"
+    shutil.rmtree(out, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source"
         shutil.copytree(ROOT / "emlib", source / "emlib", ignore=shutil.ignore_patterns("__pycache__"))
@@ -142,15 +150,44 @@ def student_bundle() -> Path:
         wheelhouse = ROOT / ".wheelhouse"
         offline = ["--no-index", "--find-links", str(wheelhouse)] if wheelhouse.is_dir() else []
         subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", *offline,
-                        "-w", str(Path(tmp) / "wheel"), str(source)], check=True, capture_output=True)
-        (wheel,) = (Path(tmp) / "wheel").glob("emlib-*.whl")
-        bundle = BUILD / "student-bundle.zip"
-        with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("em-lectures-assignments/README.md", STUDENT_README)
-            archive.write(wheel, f"em-lectures-assignments/{wheel.name}")
-            for master in masters():
-                student = BUILD / master.stem / "student" / master.name
-                archive.write(student, f"em-lectures-assignments/{master.name}")
+                        "-w", str(out), str(source)], check=True, capture_output=True)
+    (wheel,) = out.glob("emlib-*.whl")
+    return wheel
+
+
+def self_sufficient(zipped: Path) -> None:
+    """Make otter's autograder zip carry its own environment: Python 3.11, the pinned packages of
+    constraints.txt and emlib as a wheel inside the zip (otter's own names Python 3.13 and otter
+    only, so a grading image built from it could not import emlib)."""
+    pins = dict(re.findall(r"^([A-Za-z0-9_.\-]+)==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M))
+    wheel = emlib_wheel()
+    requirements = [f"{name}=={pins[name]}" for name in GRADING_PACKAGES]
+    requirements[-1] = f"otter-grader[grading,plugins]=={pins['otter-grader']}"
+    requirements.append(f"emlib @ file:///autograder/source/{wheel.name}")
+    environment = ("name: otter-env\nchannels:\n  - conda-forge\ndependencies:\n  - python=3.11\n  - pip\n  - jupyter_server\n"
+                   "  - pip:\n" + "".join(f"      - {line}\n" for line in requirements))
+    with tempfile.TemporaryDirectory() as tmp:
+        rewritten = Path(tmp) / "autograder.zip"
+        with zipfile.ZipFile(zipped) as old, zipfile.ZipFile(rewritten, "w", zipfile.ZIP_DEFLATED) as new:
+            for member in old.namelist():
+                if member != "environment.yml":
+                    new.writestr(member, old.read(member))
+            new.writestr("environment.yml", environment)
+            new.write(wheel, wheel.name)
+        shutil.move(rewritten, zipped)
+
+
+def student_bundle() -> Path:
+    """``_build/assignments/student-bundle.zip``: the student notebooks, an emlib wheel built from
+    this checkout and a README; no solution and no hidden test."""
+    wheel = emlib_wheel()
+    bundle = BUILD / "student-bundle.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("em-lectures-assignments/README.md", STUDENT_README)
+        archive.write(wheel, f"em-lectures-assignments/{wheel.name}")
+        for master in masters():
+            student = BUILD / master.stem / "student" / master.name
+            archive.write(student, f"em-lectures-assignments/{master.name}")
     return bundle
 
 

@@ -172,3 +172,33 @@ def test_student_bundle_holds_the_student_versions_and_emlib_only(built):
         with zipfile.ZipFile(io.BytesIO(bundle.read(wheels[0]))) as wheel:
             assert any(n == "emlib/gmm.py" for n in wheel.namelist())
             assert not any("assignments" in n or n.startswith("tests/") for n in wheel.namelist())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_autograder_zip_carries_its_environment(built, name):
+    """Python 3.11, the pinned packages of constraints.txt and emlib's wheel, inside the zip."""
+    zipped = built[name] / "autograder" / "autograder.zip"
+    with zipfile.ZipFile(zipped) as archive:
+        environment = archive.read("environment.yml").decode()
+        wheels = [n for n in archive.namelist() if re.fullmatch(r"emlib-[\d.]+-py3-none-any\.whl", n)]
+    assert "- python=3.11\n" in environment and len(wheels) == 1
+    assert f"emlib @ file:///autograder/source/{wheels[0]}" in environment
+    pins = dict(re.findall(r"^([\w.\-]+)==(\S+)$", (ROOT / "constraints.txt").read_text(), re.M))
+    for package in ("numpy", "scipy", "matplotlib", "otter-grader"):
+        assert re.search(rf"- {package}(\[[\w,]+\])?=={re.escape(pins[package])}\n", environment), package
+
+
+def test_otter_run_grades_with_the_autograder_zip_offline(built, tmp_path):
+    """otter's own runner (as on Gradescope, without the container) accepts the zip: full marks for
+    the solution, with em graded through the injected reference steps on plain functions."""
+    name = "a03_gmm_em"
+    submission = tmp_path / "submission.ipynb"
+    submission.write_bytes((built[name] / "autograder" / f"{name}.ipynb").read_bytes())
+    (tmp_path / "out").mkdir()
+    subprocess.run([sys.executable, "-m", "otter", "run", "-a", str(built[name] / "autograder" / "autograder.zip"),
+                    "-o", str(tmp_path / "out"), str(submission)],
+                   cwd=tmp_path, capture_output=True, text=True, timeout=600, check=True)
+    results = json.loads((tmp_path / "out" / "results.json").read_text())["tests"]
+    scores = {t["name"]: t["score"] for t in results if "score" in t}
+    points = course.question_points(built[name] / "autograder" / "autograder.zip")
+    assert scores == points
