@@ -25,7 +25,6 @@ globals on a plain one), so that one bug costs points once: see :func:`with_glob
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import io
@@ -42,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 MEMORY_LIMIT_MB = 4096
