@@ -28,7 +28,7 @@ NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-install: $(STAMP) $(WHEELHOUSE)  ## create .venv and install emlib with the pinned book and test tools
+install: $(STAMP) $(WHEELHOUSE) $(AXE)  ## create .venv and install emlib with the pinned book and test tools
 
 # A downloaded chapter's first cell installs emlib and what the chapter imports; the test that
 # it runs on its own installs them offline from these wheels (and emlib's, built from here).
