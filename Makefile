@@ -86,7 +86,7 @@ PERTURBED = OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="$$($(CPU_DISPAT
 test-portability: $(STAMP)  ## unit tests and every chapter again, under a second floating-point environment
 	$(PERTURBED) $(BIN)/python -c "import numpy; numpy.show_runtime()" | grep -A3 simd
 	$(PERTURBED) $(BIN)/python -m pytest tests chapters $(NBVAL) -p no:cacheprovider \
-		--ignore=tests/test_site.py --ignore=tests/test_links.py
+		--ignore=tests/test_site.py --ignore=tests/test_links.py --ignore=tests/test_accessibility.py
 
 assignments: $(STAMP)  ## student versions and grading material into _build/assignments/ (otter-grader)
 	$(BIN)/python assignments/course.py build
@@ -101,7 +101,7 @@ grade-all: $(STAMP)  ## grade a class: make grade-all SUBMISSIONS=dir/ [ASSIGNME
 		$(if $(ASSIGNMENT),--assignment $(ASSIGNMENT))
 
 unit: $(STAMP)  ## the emlib tests only (fast)
-	$(BIN)/python -m pytest tests --ignore=tests/test_site.py
+	$(BIN)/python -m pytest tests --ignore=tests/test_site.py --ignore=tests/test_links.py --ignore=tests/test_accessibility.py
 
 notebooks: $(STAMP)  ## nbval over the chapters only
 	$(BIN)/python -m pytest chapters $(NBVAL)
