@@ -38,12 +38,12 @@
 
   const overflowing = (el) => el.scrollWidth > el.clientWidth || el.scrollHeight > el.clientHeight;
   const resized = new ResizeObserver((entries) => {
-    for (const { target } of entries) {
-      if (overflowing(target)) {
-        target.tabIndex = 0;
-      } else if (target.tabIndex === 0 && !target.matches("a, button, input, select, textarea")) {
-        target.tabIndex = -1;
-      }
+    // Measure every box first, then change attributes: interleaving the two would make the
+    // browser recompute the styles of a 20,000-element page once per box.
+    const scrolls = entries.map(({ target }) => [target, overflowing(target)]);
+    for (const [target, scrolling] of scrolls) {
+      const tabIndex = scrolling ? 0 : -1;
+      if (target.tabIndex !== tabIndex && (scrolling || target.tabIndex === 0)) target.tabIndex = tabIndex;
     }
   });
   const observed = new WeakSet();
