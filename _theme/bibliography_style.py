@@ -57,7 +57,7 @@ class AuthorYearStyle(UnsrtStyle):
     def format_entry(self, label, entry, bib_data=None):
         formatted = super().format_entry(label, entry, bib_data=bib_data)
         doi = entry.fields.get("doi")
-        if doi:
+        if doi and doi not in formatted.text.render_as("text"):  # unsrt links it for some types
             formatted.text = Text(formatted.text, " ", HRef(f"https://doi.org/{doi}", f"doi:{doi}"))
         return formatted
 

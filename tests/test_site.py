@@ -587,6 +587,8 @@ def test_bibliography_labels_match_the_citations_and_link_back():
     dois = [e.fields["doi"] for e in shown if "doi" in e.fields]
     missing = [d for d in dois if f'href="https://doi.org/{d}"' not in bibliography]
     assert dois and not missing, f"DOIs not linked: {missing}"
+    twice = [d for d in dois if bibliography.count(f'href="https://doi.org/{d}"') > 1]
+    assert not twice, f"DOIs linked twice: {twice}"
 
 
 def test_search_snippets_show_formulas_as_text(site_url, chromium):
