@@ -294,17 +294,24 @@ def _normalise_log_joint(log_joint_kn: NDArray) -> tuple[NDArray, NDArray]:
     every sum they enter (:math:`N_k` carries an added :math:`10\,\varepsilon_{\text{mach}}`), and
     left alone they become subnormal numbers, on which ``exp`` and matrix products run about a
     hundred times slower.
+
+    A point with zero density under every component (:math:`m_n = -\infty`: its squared
+    Mahalanobis distance overflows) has :math:`\log p(x_n) = -\infty`, as in scikit-learn, and
+    uniform responsibilities, since its posterior is 0/0.
     Returns the (K, N) responsibilities and the (N,) log-likelihoods.
     """
     top = log_joint_kn.max(axis=0)
-    resp = log_joint_kn - top
+    nowhere = top == -np.inf
+    resp = log_joint_kn - np.where(nowhere, 0.0, top)
+    resp[:, nowhere] = 0.0
     negligible = resp < LOG_NEGLIGIBLE
     np.maximum(resp, LOG_NEGLIGIBLE, out=resp)
     np.exp(resp, out=resp)
     resp[negligible] = 0.0
     total = resp.sum(axis=0)
     resp /= total
-    return resp, top + np.log(total)
+    log_px = top + np.log(total)
+    return resp, log_px
 
 
 def _e_step(

@@ -9,6 +9,13 @@ k-means minimises the distortion
 by alternating two exact minimisations: the assignment step (each point to its nearest
 centre, an E-step with hard responsibilities) and the update step (each centre to the
 mean of its points, the M-step). Neither step can raise ``J``, so it never increases.
+
+The pure functions :func:`squared_distances`, :func:`assign_labels` and :func:`update_centers`
+are the two steps as chapter 2 writes them, one NumPy expression each. :class:`KMeans` runs the
+same two steps fused into one compiled pass over the data (:func:`lloyd_pass`, as scikit-learn's
+Lloyd does): per block of rows one matrix product gives the inner products with the centres, then
+each row is assigned and added to its centre's sum while it is in the cache, so that no
+:math:`N \times K` distance matrix, :math:`N \times D` temporary or one-hot matrix is formed.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -32,10 +40,14 @@ from ._validation import (
     check_random_state,
 )
 
-__all__ = ["KMeans", "assign_labels", "first_argmin", "kmeans_plusplus", "squared_distances", "update_centers"]
+__all__ = [
+    "KMeans", "assign_labels", "first_argmin", "kmeans_plusplus", "lloyd_pass", "squared_distances", "update_centers",
+]
 
 # Values within this relative distance of a minimum count as tied with it (see first_argmin).
 TIE_RTOL = 1e-9
+# Rows per block of lloyd_pass: the block and its inner products with the centres stay in the cache.
+BLOCK_ROWS = 256
 
 
 def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
@@ -116,6 +128,88 @@ def update_centers(X: NDArray, labels: NDArray[np.intp], n_clusters: int) -> tup
     with np.errstate(invalid="ignore", divide="ignore"):
         centers = sums / counts[:, None]
     return centers, counts
+
+
+@numba.njit(cache=True, boundscheck=False)
+def lloyd_pass(
+    X: NDArray, row_norms: NDArray, centers: NDArray, tie_rtol: float = TIE_RTOL
+) -> tuple[NDArray[np.intp], NDArray, NDArray, NDArray[np.intp]]:
+    r"""One pass of Lloyd's algorithm: the assignment step and the sums of the update step, fused.
+
+    For each block of rows, one matrix product gives :math:`x_n^\top \mu_k`, and the nearest
+    centre minimises :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k` (the term
+    :math:`\lVert x_n \rVert^2` is the same for every :math:`k`). The row is then added to its
+    centre's sum, and its squared distance to that centre is computed directly, as
+    :math:`\sum_d (x_{nd} - \mu_{kd})^2`, so the distortion carries no cancellation error.
+
+    The expansion's rounding error is at most a few :math:`\varepsilon_{\text{mach}}
+    (\lVert x_n \rVert^2 + \lVert \mu_k \rVert^2)`. Centres whose values lie within
+    ``tie_rtol`` :math:`\cdot (\lVert x_n \rVert^2 + \max_k \lVert \mu_k \rVert^2)` of the
+    smallest, :math:`10^7` times that error, count as tied, and the lowest index wins, so that
+    the labels do not depend on how a machine's BLAS rounds (see :func:`first_argmin`). Centre the
+    data first (:class:`KMeans` subtracts their mean): the bound is then relative to the spread
+    of the data, not to their distance from the origin.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous
+    row_norms : ndarray of shape (n_samples,)
+        :math:`\lVert x_n \rVert^2`, computed once per fit.
+    centers : ndarray of shape (n_clusters, n_features)
+    tie_rtol : float
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    min_sq_dist : ndarray of shape (n_samples,)
+        :math:`\lVert x_n - \mu_{z_n} \rVert^2`.
+    sums : ndarray of shape (n_clusters, n_features)
+        :math:`\sum_{n: z_n = k} x_n`; the update step divides it by ``counts``.
+    counts : ndarray of shape (n_clusters,)
+        :math:`N_k`.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    center_norms = np.zeros(n_clusters)
+    for k in range(n_clusters):
+        for d in range(n_features):
+            center_norms[k] += centers[k, d] * centers[k, d]
+    largest_norm = center_norms.max()
+    minus_two_centers_t = np.ascontiguousarray(-2.0 * centers.T)
+    labels = np.empty(n_samples, dtype=np.intp)
+    min_sq_dist = np.empty(n_samples)
+    sums = np.zeros((n_clusters, n_features))
+    counts = np.zeros(n_clusters, dtype=np.intp)
+    products = np.empty((BLOCK_ROWS, n_clusters))
+    for start in range(0, n_samples, BLOCK_ROWS):
+        rows = min(BLOCK_ROWS, n_samples - start)
+        if rows == BLOCK_ROWS:
+            np.dot(X[start : start + rows], minus_two_centers_t, products)
+        else:
+            products[:rows] = np.dot(X[start : start + rows], minus_two_centers_t)
+        for i in range(rows):
+            n = start + i
+            # argmin_k ||mu_k||^2 - 2 x.mu_k; before: the smallest value at an index below it
+            best, label, before = center_norms[0] + products[i, 0], 0, np.inf
+            for k in range(1, n_clusters):
+                value = center_norms[k] + products[i, k]
+                if value < best:
+                    best, label, before = value, k, best
+            tie = best + tie_rtol * (row_norms[n] + largest_norm)
+            if before <= tie:  # rare: a lower index ties with the minimum; take the lowest
+                for k in range(label):
+                    if center_norms[k] + products[i, k] <= tie:
+                        label = k
+                        break
+            labels[n] = label
+            counts[label] += 1
+            sq_dist = 0.0
+            for d in range(n_features):
+                difference = X[n, d] - centers[label, d]
+                sq_dist += difference * difference
+                sums[label, d] += X[n, d]
+            min_sq_dist[n] = sq_dist
+    return labels, min_sq_dist, sums, counts
 
 
 def kmeans_plusplus(
@@ -238,13 +332,17 @@ class KMeans(ClusterMixin, BaseEstimator):
         X = check_data(X)
         n_init, given = self._check_parameters(X)
         rng = check_random_state(self.random_state)
+        Z, shift, scale = _centred_and_scaled(X)
+        row_norms = np.einsum("nd,nd->n", Z, Z)
         best = None
         for _ in range(n_init):
-            centers = given if given is not None else self._initial_centers(X, rng)
-            run = self._lloyd(X, centers)
+            centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng)
+            run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers))
             if best is None or run[2][-1] < best[2][-1]:
                 best = run
         centers, labels, history, converged = best
+        with np.errstate(over="ignore"):  # a distortion beyond the largest double is inf
+            centers, history = centers * scale + shift, history * scale * scale
         if not converged:
             warnings.warn(
                 f"KMeans did not converge in max_iter={self.max_iter} iterations; "
@@ -265,34 +363,63 @@ class KMeans(ClusterMixin, BaseEstimator):
             return kmeans_plusplus(X, self.n_clusters, rng)
         return X[rng.choice(X.shape[0], size=self.n_clusters, replace=False)].copy()
 
-    def _lloyd(self, X: NDArray, centers: NDArray) -> tuple[NDArray, NDArray, NDArray, bool]:
-        """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged)."""
+    def _lloyd(self, X: NDArray, row_norms: NDArray, centers: NDArray) -> tuple[NDArray, NDArray, NDArray, bool]:
+        """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged).
+
+        Each iteration is one :func:`lloyd_pass`: it assigns every row to the current centres
+        (whose distortion it records) and sums the rows of each cluster for the next centres.
+        ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
+        """
         tol = self.tol * float(np.mean(np.var(X, axis=0)))
-        labels, min_d2 = assign_labels(X, centers)
+        labels, min_d2, sums, counts = lloyd_pass(X, row_norms, centers)
         history = [min_d2.sum()]
         converged = False
         for _ in range(self.max_iter):
-            new_centers, counts = update_centers(X, labels, self.n_clusters)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new_centers = sums / counts[:, None]  # the update step; empty clusters are NaN
             new_centers = _relocate_empty_clusters(X, new_centers, counts, min_d2)
-            new_labels, min_d2 = assign_labels(X, new_centers)
+            new_labels, min_d2, sums, counts = lloyd_pass(X, row_norms, new_centers)
             history.append(min_d2.sum())
-            shift = np.sum((new_centers - centers) ** 2)
+            moved = np.sum((new_centers - centers) ** 2)
             unchanged = np.array_equal(new_labels, labels)
             centers, labels = new_centers, new_labels
-            if unchanged or shift <= tol:
+            if unchanged or moved <= tol:
                 converged = True
                 break
         return centers, labels, np.asarray(history), converged
 
+    def _assign(self, X: NDArray) -> tuple[NDArray[np.intp], NDArray]:
+        """Labels and squared distances of ``X`` for the fitted centres, by the pass :meth:`fit` uses."""
+        Z, shift, scale = _centred_and_scaled(X)
+        centers = np.ascontiguousarray((self.cluster_centers_ - shift) / scale)
+        labels, min_d2, _, _ = lloyd_pass(Z, np.einsum("nd,nd->n", Z, Z), centers)
+        with np.errstate(over="ignore"):
+            return labels, min_d2 * scale * scale  # not scale**2, which may overflow where d2 is 0
+
     def predict(self, X: ArrayLike) -> NDArray[np.intp]:
         """The index of the nearest fitted centre for each row of ``X``."""
-        X = check_fitted_data(self, X)
-        return assign_labels(X, self.cluster_centers_)[0]
+        return self._assign(check_fitted_data(self, X))[0]
 
     def score(self, X: ArrayLike, y: Any = None) -> float:
         """Minus the distortion of ``X`` with the fitted centres (higher is better, as in scikit-learn)."""
-        X = check_fitted_data(self, X)
-        return -float(assign_labels(X, self.cluster_centers_)[1].sum())
+        return -float(self._assign(check_fitted_data(self, X))[1].sum())
+
+
+def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
+    r"""``(Z, shift, scale)`` with :math:`Z = (X - \bar x) / s`, C-contiguous.
+
+    k-means commutes with translations and scalings, so :class:`KMeans` works on :math:`Z` and maps
+    the centres back. Centring keeps the expansion of :func:`lloyd_pass` accurate for data far
+    from the origin; :math:`s`, the power of two at or above the largest :math:`\lvert x_{nd} -
+    \bar x_d \rvert`, keeps squared distances finite for data as large as :math:`10^{300}`. Division
+    by a power of two is exact, so for every other input the result is the same, bit for bit.
+    """
+    shift = X.mean(axis=0)
+    Z = np.ascontiguousarray(X - shift)
+    largest = float(np.abs(Z).max())
+    scale = np.ldexp(1.0, np.frexp(largest)[1]) if largest > 0.0 else np.float64(1.0)
+    Z /= scale
+    return Z, shift, scale
 
 
 def _relocate_empty_clusters(X: NDArray, centers: NDArray, counts: NDArray, min_d2: NDArray) -> NDArray:

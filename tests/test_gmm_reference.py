@@ -320,3 +320,21 @@ def test_negligible_responsibilities_are_exactly_zero_and_change_nothing():
     assert 0.0 < resp_ref[0, 1] < 1e-300 and resp[0, 1] == 0.0 and resp[2, 0] == 0.0
     np.testing.assert_allclose(resp, resp_ref, rtol=1e-14, atol=1e-300)
     np.testing.assert_allclose(loglik, logsumexp(log_joint_ref, axis=1).sum(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_a_point_with_zero_density_everywhere_scores_minus_infinity_as_in_scikit_learn(faithful, covariance_type):
+    """At 1e160 the squared distance overflows: the density is 0 under every component. scikit-learn
+    gives log p = -inf (and BIC, AIC = +inf); emlib gave NaN from -inf - (-inf)."""
+    ours = emlib.GaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(faithful)
+    theirs = SkGaussianMixture(2, covariance_type=covariance_type, random_state=0).fit(faithful)
+    far = np.array([[1e160, 70.0], [3.5, 70.0]])
+    with np.errstate(over="ignore", invalid="ignore"):
+        assert ours.score_samples(far)[0] == theirs.score_samples(far)[0] == -np.inf
+        assert ours.score(far) == theirs.score(far) == -np.inf
+        assert ours.bic(far) == theirs.bic(far) == np.inf
+        assert ours.aic(far) == theirs.aic(far) == np.inf
+        resp, loglik = e_step(far, ours.weights_, ours.means_, ours.covariances_, covariance_type)
+    assert loglik == -np.inf
+    np.testing.assert_array_equal(resp[0], [0.5, 0.5])  # 0/0: uniform, not NaN
+    np.testing.assert_allclose(resp[1], ours.predict_proba(far[1:])[0], rtol=1e-12)  # the other rows unharmed

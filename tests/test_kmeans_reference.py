@@ -9,7 +9,7 @@ import pytest
 from sklearn.cluster import KMeans as SkKMeans
 
 import emlib
-from emlib.kmeans import assign_labels, first_argmin, kmeans_plusplus, squared_distances, update_centers
+from emlib.kmeans import assign_labels, first_argmin, kmeans_plusplus, lloyd_pass, squared_distances, update_centers
 
 
 @pytest.fixture(params=["faithful", "blobs"])
@@ -120,3 +120,54 @@ def test_exact_ties_go_to_the_lowest_index_as_integer_arithmetic_says():
 def test_first_argmin_treats_rounding_differences_as_ties(noise):
     values = np.array([[3.0, 3.0 * (1 + noise), 5.0], [2.0 * (1 + noise), 2.0, 2.0], [4.0, 1.0, 1.0 + 1e-6]])
     np.testing.assert_array_equal(first_argmin(values, axis=1), [0, 0, 1])
+
+
+@pytest.mark.parametrize(("n_samples", "n_clusters"), [(1000, 7), (300, 40), (257, 3)])
+def test_lloyd_pass_is_the_assignment_and_update_steps(n_samples, n_clusters):
+    """The compiled pass (blocks of 256 rows, a partial last block) against the NumPy steps."""
+    rng = np.random.default_rng(n_clusters)
+    X = rng.normal(size=(n_samples, 5))
+    centers = X[rng.choice(n_samples, n_clusters, replace=False)] + 0.01
+    labels, min_d2, sums, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers)
+    brute = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    np.testing.assert_array_equal(labels, brute.argmin(axis=1))
+    np.testing.assert_allclose(min_d2, brute.min(axis=1), rtol=1e-13)
+    np.testing.assert_array_equal(counts, np.bincount(labels, minlength=n_clusters))
+    np.testing.assert_allclose(sums, [X[labels == k].sum(axis=0) for k in range(n_clusters)], rtol=1e-12, atol=1e-12)
+
+
+def test_lloyd_pass_gives_exact_ties_to_the_lowest_index():
+    rng = np.random.default_rng(13)
+    X = rng.integers(0, 2, size=(600, 16)).astype(float)
+    centers = rng.integers(0, 2, size=(9, 16)).astype(float)
+    centers[5] = centers[2]  # a duplicated centre: never chosen
+    exact = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    labels, min_d2, _, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers)
+    np.testing.assert_array_equal(labels, np.argmin(exact, axis=1))
+    assert counts[5] == 0
+    np.testing.assert_array_equal(min_d2, exact.min(axis=1))
+
+
+def test_fits_scaled_by_a_power_of_two_agree_bit_for_bit(blobs):
+    init = blobs[[0, 50, 100, 150]]
+    fit = emlib.KMeans(4, init=init).fit(blobs)
+    scaled = emlib.KMeans(4, init=init * 2.0**70).fit(blobs * 2.0**70)
+    np.testing.assert_array_equal(scaled.labels_, fit.labels_)
+    np.testing.assert_array_equal(scaled.cluster_centers_, fit.cluster_centers_ * 2.0**70)
+    np.testing.assert_array_equal(scaled.inertia_history_, fit.inertia_history_ * 2.0**140)
+
+
+def test_data_as_large_as_1e160_fit_without_overflow(blobs):
+    """Squared distances of 1e160 overflow; k-means++ then failed inside NumPy ('Probabilities contain
+    NaN'). emlib works on centred data scaled by a power of two: the far point gets its own cluster,
+    and the centres are right to round-off of the data's range (centring by a mean of 1.7e157 costs
+    the small centres their digits, as in scikit-learn, which centres too)."""
+    far = np.array([[1e160, 0.0, 0.0]])
+    X = np.vstack([blobs, far])
+    fit = emlib.KMeans(2, random_state=0).fit(X)
+    assert np.all(np.isfinite(fit.cluster_centers_))
+    alone = fit.labels_[-1]
+    assert np.sum(fit.labels_ == alone) == 1
+    np.testing.assert_allclose(fit.cluster_centers_[alone], far[0], rtol=1e-15)
+    np.testing.assert_allclose(fit.cluster_centers_[1 - alone], blobs.mean(axis=0), atol=4 * np.finfo(float).eps * 1e160)
+    np.testing.assert_array_equal(fit.predict(np.vstack([far, blobs[:3]])), [alone, 1 - alone, 1 - alone, 1 - alone])
