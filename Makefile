@@ -125,6 +125,7 @@ pins:  ## regenerate constraints.txt from pyproject.toml ranges (then commit it)
 	  /tmp/emlib-pins/bin/pip freeze --exclude-editable; } > constraints.txt
 
 bench: $(STAMP)  ## speed ratios against scikit-learn and hmmlearn (not part of make test)
+	$(BIN)/python benchmarks/bench_fit.py
 	$(BIN)/python benchmarks/bench_gmm.py
 	$(BIN)/python benchmarks/bench_hmm.py
 

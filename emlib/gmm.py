@@ -206,21 +206,57 @@ def _squared_mahalanobis_cholesky(X: NDArray, means: NDArray, factors: NDArray) 
     return out
 
 
+def _squared_mahalanobis_tied(X: NDArray, means: NDArray, factor: NDArray) -> NDArray:
+    r""":math:`\lVert U^\top (x_n - \mu_k) \rVert^2` for one shared precision factor :math:`U`, shape (K, N).
+
+    Every point is projected once, :math:`y_n = U^\top (x_n - s)`, and every mean once,
+    :math:`m_k = U^\top (\mu_k - s)`, with :math:`s` the mean of the means; then
+    :math:`\lVert y_n \rVert^2 - 2\, m_k^\top y_n + \lVert m_k \rVert^2` is one matrix product over
+    all components, per block of rows (the shift keeps the expansion from cancelling far from the
+    origin).
+    """
+    shift = means.mean(axis=0)
+    projected_means = (means - shift) @ factor
+    constant = np.einsum("kd,kd->k", projected_means, projected_means)[:, None]
+    out = np.empty((means.shape[0], X.shape[0]))
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = (X[block] - shift) @ factor
+        maha = -2.0 * (projected_means @ Y.T)
+        maha += np.einsum("nd,nd->n", Y, Y)
+        maha += constant
+        np.maximum(maha, 0.0, out=out[:, block])  # round-off can make a zero distance negative
+    return out
+
+
 def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
     r""":math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`\lambda_k`, shape (K, N).
 
-    One matrix-vector product per component, of the squared deviations from its mean. (The expansion
-    :math:`\lambda_k \cdot x_n^2 - 2 (\lambda_k \mu_k) \cdot x_n + \lambda_k \cdot \mu_k^2` would
-    cancel catastrophically for data far from the origin compared with their spread.)
+    With :math:`y_n = x_n - s` and :math:`m_k = \mu_k - s` for the mean :math:`s` of the component
+    means, the sum is :math:`\lambda_k \cdot y_n^2 - 2 (\lambda_k m_k) \cdot y_n + \lambda_k \cdot m_k^2`:
+    two matrix products over all components, per block of rows. Shifting by :math:`s` first keeps the
+    expansion from cancelling for data far from the origin compared with their spread.
     """
-    return np.stack([((X - mean) ** 2) @ precision for mean, precision in zip(means, precisions, strict=True)])
+    shift = means.mean(axis=0)
+    centred_means = means - shift
+    weighted_means = precisions * centred_means
+    constant = np.einsum("kd,kd->k", weighted_means, centred_means)[:, None]
+    out = np.empty((means.shape[0], X.shape[0]))
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = X[block] - shift
+        maha = precisions @ (Y * Y).T
+        maha -= 2.0 * (weighted_means @ Y.T)
+        maha += constant
+        np.maximum(maha, 0.0, out=out[:, block])  # round-off can make a zero distance negative
+    return out
 
 
 def _log_gaussian_density_kn(X: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
     r""":math:`\log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` from the precision factors, shape (K, N) (component-major)."""
     K, D = means.shape
-    if covariance_type in ("full", "tied"):
-        maha = _squared_mahalanobis_cholesky(X, means, np.broadcast_to(factors, (K, D, D)))
+    if covariance_type == "full":
+        maha = _squared_mahalanobis_cholesky(X, means, factors)
+    elif covariance_type == "tied":
+        maha = _squared_mahalanobis_tied(X, means, factors)
     else:
         precisions = np.broadcast_to((factors**2).reshape(K, -1), (K, D))
         maha = _squared_mahalanobis_diagonal(X, means, precisions)
@@ -243,12 +279,12 @@ def log_gaussian_density(
     With the precision factors :math:`\Sigma_k^{-1} = U_k U_k^\top` of :func:`precision_cholesky`,
     :math:`\log\lvert\Sigma_k\rvert = -2\sum_d \log U_{k,dd}` and the Mahalanobis term is
     :math:`\lVert U_k^\top(x_n - \mu_k)\rVert^2`: :math:`\Sigma_k` is never inverted. The K components are
-    computed together: full and tied covariances as matrix products over blocks of rows. Diagonal
-    and spherical covariances weight the squared deviations from each mean directly,
-    :math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2`, one matrix-vector product per component; the
-    expansion :math:`\lambda \cdot x^2 - 2 (\lambda\mu) \cdot x + \lambda \cdot \mu^2` is avoided on
-    purpose, since it cancels catastrophically for data far from the origin compared with their
-    spread.
+    computed together, as matrix products over blocks of rows: full and tied covariances through
+    the stacked factors, diagonal and spherical ones through the expansion
+    :math:`\lambda \cdot y^2 - 2 (\lambda m) \cdot y + \lambda \cdot m^2` of
+    :math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2`, on data and means shifted by the mean of the
+    means (:math:`y = x - s`, :math:`m = \mu - s`) so that it does not cancel for data far from the
+    origin compared with their spread.
 
     Parameters
     ----------
@@ -415,14 +451,48 @@ def m_step(
         covariances = _weighted_scatter(X, resp_kn, means) / Nk[:, None, None]
         covariances += reg_covar * np.eye(n_features)
     elif covariance_type == "tied":
-        covariances = _weighted_scatter(X, resp_kn, means).sum(axis=0) / Nk.sum()
+        covariances = _pooled_scatter(X, resp_kn, means) / Nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
     else:
-        scatter = np.stack([resp_kn[k] @ (X - means[k]) ** 2 for k in range(means.shape[0])])
-        covariances = scatter / Nk[:, None] + reg_covar
+        covariances = _weighted_diagonal_scatter(X, resp_kn, means) / Nk[:, None] + reg_covar
         if covariance_type == "spherical":
             covariances = covariances.mean(axis=1)
     return MixtureParameters(weights, means, covariances)
+
+
+def _pooled_scatter(X: NDArray, resp_kn: NDArray, means: NDArray) -> NDArray:
+    r""":math:`\sum_k \sum_n \gamma_{nk} (x_n - \mu_k)(x_n - \mu_k)^\top`, the tied covariance's scatter, (D, D).
+
+    With :math:`y_n = x_n - s` (:math:`s` the mean of the means) and row weights
+    :math:`w_n = \sum_k \gamma_{nk}`, it is :math:`\sum_n w_n y_n y_n^\top - \sum_k N_k (\mu_k - s)(\mu_k - s)^\top`:
+    one weighted product :math:`Y^\top W Y` over the data instead of one per component.
+    """
+    shift = means.mean(axis=0)
+    row_weights = resp_kn.sum(axis=0)
+    scatter = np.zeros((X.shape[1], X.shape[1]))
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = X[block] - shift
+        scatter += (Y * row_weights[block, None]).T @ Y
+    centred_means = means - shift
+    scatter -= (centred_means * resp_kn.sum(axis=1)[:, None]).T @ centred_means
+    return (scatter + scatter.T) / 2.0
+
+
+def _weighted_diagonal_scatter(X: NDArray, resp_kn: NDArray, means: NDArray) -> NDArray:
+    r""":math:`\sum_n \gamma_{nk} (x_{nd} - \mu_{kd})^2`, shape (K, D): one matrix product per block of rows.
+
+    With :math:`y_n = x_n - s` for the mean :math:`s` of the means, the scatter is
+    :math:`\sum_n \gamma_{nk} y_n^2 - N_k (\mu_k - s)^2` (the weighted mean of :math:`y` is
+    :math:`\mu_k - s`), so one product of the responsibilities with the squared rows gives every
+    component at once. The shift keeps the difference from cancelling for data far from the origin.
+    """
+    shift = means.mean(axis=0)
+    second_moments = np.zeros_like(means)
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = X[block] - shift
+        second_moments += resp_kn[:, block] @ (Y * Y)
+    Nk = resp_kn.sum(axis=1)
+    return np.maximum(second_moments - Nk[:, None] * (means - shift) ** 2, 0.0)
 
 
 def m_step_map(

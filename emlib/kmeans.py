@@ -221,6 +221,8 @@ def kmeans_plusplus(
     proportional to :math:`D(x)^2`, the squared distance to the nearest centre chosen so far.
     The greedy form (as in scikit-learn) draws ``n_local_trials`` candidates
     (default :math:`2 + \lfloor \ln K \rfloor`) and keeps the one that lowers the distortion most.
+    Distances to the candidates are :math:`\lVert y_n \rVert^2 - 2 y_n^\top y_c + \lVert y_c \rVert^2`
+    on the data centred once, :math:`y = x - \bar x`, with the row norms computed once.
 
     Returns
     -------
@@ -230,20 +232,26 @@ def kmeans_plusplus(
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, X.shape[1]))
-    centers[0] = X[rng.integers(n_samples)]
-    closest = squared_distances(X, centers[:1])[:, 0]
+    Y = X - X.mean(axis=0)
+    row_norms = np.einsum("nd,nd->n", Y, Y)
+
+    def squared_distances_to(rows: NDArray[np.intp]) -> NDArray:
+        return np.maximum(row_norms[:, None] - 2.0 * (Y @ Y[rows].T) + row_norms[rows], 0.0)
+
+    chosen = np.empty(n_clusters, dtype=np.intp)
+    chosen[0] = rng.integers(n_samples)
+    closest = squared_distances_to(chosen[:1])[:, 0]
     for k in range(1, n_clusters):
         total = closest.sum()
         if total <= 0.0:  # every point already sits on a centre (duplicates): any point will do
             candidates = rng.integers(n_samples, size=n_local_trials)
         else:
             candidates = rng.choice(n_samples, size=n_local_trials, p=closest / total)
-        d2_candidates = np.minimum(closest[:, None], squared_distances(X, X[candidates]))
+        d2_candidates = np.minimum(closest[:, None], squared_distances_to(candidates))
         best = first_argmin(d2_candidates.sum(axis=0))  # the same candidate on every machine
-        centers[k] = X[candidates[best]]
+        chosen[k] = candidates[best]
         closest = d2_candidates[:, best]
-    return centers
+    return X[chosen]
 
 
 class KMeans(ClusterMixin, BaseEstimator):

@@ -1,0 +1,166 @@
+r"""What users wait for: emlib against scikit-learn per EM (or Lloyd) iteration and per whole fit.
+
+For ``GaussianMixture`` with each covariance type and for ``KMeans``, on a grid of D features and
+K components (default D in 2, 10, 50 and K in 3, 10, 30, N = 100,000 points), prints the ratio
+emlib / scikit-learn (below 1: emlib is faster) of
+
+per iteration
+    a fit of ``1 + m`` iterations minus a fit of 1 iteration, divided by ``m``, both libraries
+    started from the same parameters (mixtures: equal weights, K data points as means, the data's
+    covariance; k-means: the same K data points as centres);
+whole fit
+    ``fit`` with each library's defaults and the same seed (mixtures: k-means initialisation,
+    ``tol=1e-3``, one start; k-means: k-means++ and ``algorithm="lloyd"``, one start): what a
+    user waits for, set-up, initialisation and stopping rule included. The two may stop after
+    different numbers of iterations; the iteration counts are printed beside the ratio.
+
+The two libraries run alternately, ``--repeats`` times each, in one process on one BLAS thread,
+so a busy machine slows both alike; the table gives the median ratio and, in brackets, the
+smallest and largest of the repeats.
+
+Not a test (timings vary between machines): run with ``make bench``; ``tests/test_benchmarks.py``
+runs it on a tiny grid so that it cannot rot.
+
+Usage: python benchmarks/bench_fit.py [--n-samples N] [--features 2 10 50] [--components 3 10 30]
+       [--models full tied diag spherical kmeans] [--iterations M] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_variable] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.cluster import KMeans as SkKMeans  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.mixture import GaussianMixture as SkGaussianMixture  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import emlib  # noqa: E402
+
+MODELS = ("full", "tied", "diag", "spherical", "kmeans")
+
+
+@dataclass
+class Row:
+    """One line of the table: the ratios per repeat and the iteration counts of the whole fits."""
+
+    model: str
+    D: int
+    K: int
+    per_iteration: list[float]
+    whole_fit: list[float]
+    iterations: tuple[int, int]
+
+    def __str__(self) -> str:
+        def summary(ratios: list[float]) -> str:
+            return f"{np.median(ratios):5.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
+
+        ours, theirs = self.iterations
+        return (f"{self.model:>9} {self.D:>3} {self.K:>3}  {summary(self.per_iteration):>19}  "
+                f"{summary(self.whole_fit):>19}  {ours:>4} / {theirs:<4}")
+
+
+def mixture_data(N: int, K: int, D: int, rng: np.random.Generator) -> np.ndarray:
+    """N points from K Gaussians with random correlated covariances and centres of sd 2."""
+    centres = rng.normal(scale=2.0, size=(K, D))
+    mixing = rng.normal(size=(K, D, D)) / np.sqrt(D)
+    z = rng.integers(K, size=N)
+    return centres[z] + np.einsum("nij,nj->ni", mixing[z], rng.standard_normal((N, D))) + 0.5 * rng.standard_normal((N, D))
+
+
+def seconds(run: Callable[[], object]) -> float:
+    """Wall time of one call, with convergence warnings (short timed fits stop early) silenced."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        run()
+        return time.perf_counter() - start
+
+
+def same_start(model: str, X: np.ndarray, K: int, rng: np.random.Generator) -> tuple[Callable, Callable]:
+    """Factories ``max_iter -> estimator`` for emlib and scikit-learn from one common start."""
+    means = X[rng.choice(len(X), K, replace=False)]
+    if model == "kmeans":
+        return (lambda m: emlib.KMeans(K, init=means, max_iter=m, tol=1e-300),
+                lambda m: SkKMeans(K, init=means, n_init=1, max_iter=m, tol=0.0, algorithm="lloyd"))
+    data_cov = np.cov(X, rowvar=False)
+    covariances = {"full": np.repeat(data_cov[None], K, axis=0), "tied": data_cov,
+                   "diag": np.repeat(np.diag(data_cov)[None], K, axis=0),
+                   "spherical": np.full(K, np.diag(data_cov).mean())}[model]
+    precisions = np.linalg.inv(covariances) if model in ("full", "tied") else 1.0 / covariances
+    common = dict(covariance_type=model, weights_init=np.full(K, 1.0 / K), means_init=means)
+    return (lambda m: emlib.GaussianMixture(K, max_iter=m, tol=1e-300, covariances_init=covariances, **common),
+            lambda m: SkGaussianMixture(K, max_iter=m, tol=0.0, precisions_init=precisions, **common))
+
+
+def defaults(model: str, K: int, seed: int) -> tuple[object, object]:
+    """emlib's and scikit-learn's estimators with their default settings and one seed."""
+    if model == "kmeans":
+        return emlib.KMeans(K, random_state=seed), SkKMeans(K, n_init=1, algorithm="lloyd", random_state=seed)
+    return (emlib.GaussianMixture(K, covariance_type=model, random_state=seed),
+            SkGaussianMixture(K, covariance_type=model, random_state=seed))
+
+
+def n_iterations(estimator: object) -> int:
+    return int(estimator.n_iter_)
+
+
+def measure(model: str, X: np.ndarray, K: int, iterations: int, repeats: int, rng: np.random.Generator) -> Row:
+    """The ratios of one grid point, the two libraries alternating within each repeat."""
+    ours, theirs = same_start(model, X, K, rng)
+    per_iteration, whole_fit = [], []
+    for seed in range(repeats):
+        per_it = []
+        for make in (ours, theirs):
+            long = seconds(lambda make=make: make(1 + iterations).fit(X))
+            short = seconds(lambda make=make: make(1).fit(X))
+            per_it.append(max(long - short, 1e-9) / iterations)
+        per_iteration.append(per_it[0] / per_it[1])
+        fits = defaults(model, K, seed)
+        times = [seconds(lambda est=est: est.fit(X)) for est in fits]
+        whole_fit.append(times[0] / times[1])
+    return Row(model, X.shape[1], K, per_iteration, whole_fit, tuple(n_iterations(est) for est in fits))
+
+
+def run(n_samples: int, features: list[int], components: list[int], models: list[str], iterations: int,
+        repeats: int) -> list[Row]:
+    """Print the header and one line per grid point; return the rows."""
+    print(f"N={n_samples}, one BLAS thread, {repeats} repeats alternating emlib and scikit-learn; "
+          f"per iteration = (fit of {1 + iterations} iterations - fit of 1) / {iterations}")
+    print(f"{'model':>9} {'D':>3} {'K':>3}  {'per iteration':>19}  {'whole fit':>19}  "
+          f"{'iterations':>11}\n{'':>17}  {'median [min, max]':>19}  {'median [min, max]':>19}  {'emlib / sk':>11}")
+    rows = []
+    rng = np.random.default_rng(0)
+    with threadpool_limits(limits=1):
+        for model in models:
+            for D in features:
+                for K in components:
+                    X = mixture_data(n_samples, K, D, rng)
+                    rows.append(measure(model, X, K, iterations, repeats, rng))
+                    print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-samples", type=int, default=100_000)
+    parser.add_argument("--features", type=int, nargs="+", default=[2, 10, 50])
+    parser.add_argument("--components", type=int, nargs="+", default=[3, 10, 30])
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
+    parser.add_argument("--iterations", type=int, default=3, help="iterations timed per fit")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    run(args.n_samples, args.features, args.components, args.models, args.iterations, args.repeats)
+
+
+if __name__ == "__main__":
+    main()
