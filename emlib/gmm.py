@@ -616,9 +616,18 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
         (K, D, D) for "full", (D, D) "tied", (K, D) "diag", (K,) "spherical".
+    precisions_, precisions_cholesky_ : ndarray
+        :math:`\Sigma_k^{-1}` and its factor :math:`U_k` (:math:`\Sigma_k^{-1} = U_k U_k^\top`), shaped as
+        ``covariances_`` (scikit-learn's attributes), computed from ``covariances_`` when read.
     converged_ : bool
     n_iter_ : int
         Number of EM iterations (M-steps) of the kept fit.
+    lower_bound_ : float
+        The log-likelihood per sample of the fitted parameters, ``loglik_history_[-1] / n_samples``.
+        scikit-learn's attribute of this name belongs to the parameters one M-step earlier (it
+        stops after the M-step that follows its last E-step), so at the same ``tol`` emlib returns
+        the parameters its last recorded log-likelihood belongs to, one M-step short of
+        scikit-learn's.
     loglik_history_ : ndarray of shape (n_iter_ + 1,)
         The total observed-data log-likelihood :math:`\sum_n \log p(x_n \mid \theta_t)` in nats,
         for :math:`\theta_0, \theta_1, \ldots`. With ``reg_covar=0`` EM guarantees it never
@@ -689,6 +698,10 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         runs = (self._em(X, self._initial_parameters(X, given, rng)) for _ in range(self.n_init))
         return self._keep_best(X, runs)
 
+    def fit_predict(self, X: ArrayLike, y: Any = None) -> NDArray[np.intp]:
+        """Fit, then the most responsible component of each row of ``X`` (as scikit-learn's)."""
+        return self.fit(X, y).predict(X)
+
     def _keep_best(self, X: NDArray, runs: Iterable[tuple[MixtureParameters, NDArray, bool]]) -> Self:
         """Set the fitted attributes from the run with the highest final objective."""
         params, history, converged = max(runs, key=lambda run: run[1][-1])
@@ -701,6 +714,7 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
             )
         self.weights_, self.means_, self.covariances_ = params
         self.loglik_history_ = history
+        self.lower_bound_ = float(history[-1] / X.shape[0])
         self.converged_ = converged
         self.n_iter_ = len(history) - 1
         self.n_features_in_ = X.shape[1]
@@ -758,6 +772,22 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
     def _checked(self, X: ArrayLike) -> NDArray:
         return check_fitted_data(self, X)
+
+    @property
+    def precisions_cholesky_(self) -> NDArray:
+        r"""The precision factors :math:`U_k`, :math:`\Sigma_k^{-1} = U_k U_k^\top` (:func:`precision_cholesky`)."""
+        check_is_fitted(self)
+        return precision_cholesky(self.covariances_, self.covariance_type)
+
+    @property
+    def precisions_(self) -> NDArray:
+        r"""The precisions :math:`\Sigma_k^{-1} = U_k U_k^\top`, shaped as ``covariances_``."""
+        factors = self.precisions_cholesky_
+        if self.covariance_type == "full":
+            return factors @ factors.transpose(0, 2, 1)
+        if self.covariance_type == "tied":
+            return factors @ factors.T
+        return factors**2
 
     @property
     def _params(self) -> MixtureParameters:

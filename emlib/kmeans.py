@@ -26,7 +26,7 @@ from typing import Any
 import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 
 from ._validation import (
@@ -254,7 +254,7 @@ def kmeans_plusplus(
     return X[chosen]
 
 
-class KMeans(ClusterMixin, BaseEstimator):
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     r"""k-means clustering by Lloyd's algorithm: hard EM on a mixture of equal spherical Gaussians.
 
     Parameters
@@ -323,6 +323,12 @@ class KMeans(ClusterMixin, BaseEstimator):
             n_init = 10 if isinstance(self.init, str) and self.init == "random" else 1
         else:
             n_init = check_positive_int(self.n_init, "n_init")
+        if given is not None and n_init > 1:
+            warnings.warn(
+                f"Explicit initial centres were given: KMeans runs once from them, not n_init={n_init} times.",
+                RuntimeWarning,  # scikit-learn's category for the same case
+                stacklevel=3,
+            )
         return (1 if given is not None else n_init), given
 
     def fit(self, X: ArrayLike, y: Any = None) -> KMeans:
@@ -349,6 +355,14 @@ class KMeans(ClusterMixin, BaseEstimator):
             if best is None or run[2][-1] < best[2][-1]:
                 best = run
         centers, labels, history, converged = best
+        distinct = np.unique(labels).size
+        if distinct < self.n_clusters:  # as scikit-learn warns
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({self.n_clusters}): "
+                "X has fewer distinct points than clusters.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
         with np.errstate(over="ignore"):  # a distortion beyond the largest double is inf
             centers, history = centers * scale + shift, history * scale * scale
         if not converged:
@@ -403,6 +417,12 @@ class KMeans(ClusterMixin, BaseEstimator):
         labels, min_d2, _, _ = lloyd_pass(Z, np.einsum("nd,nd->n", Z, Z), centers)
         with np.errstate(over="ignore"):
             return labels, min_d2 * scale * scale  # not scale**2, which may overflow where d2 is 0
+
+    def transform(self, X: ArrayLike) -> NDArray:
+        r"""The distance :math:`\lVert x_n - \mu_k \rVert` from every row of ``X`` to every fitted centre,
+        shape (n_samples, n_clusters) (as scikit-learn's: ``KMeans`` as a pipeline step)."""
+        X = check_fitted_data(self, X)
+        return np.sqrt(squared_distances(X, self.cluster_centers_))
 
     def predict(self, X: ArrayLike) -> NDArray[np.intp]:
         """The index of the nearest fitted centre for each row of ``X``."""

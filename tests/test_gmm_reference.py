@@ -117,6 +117,13 @@ def test_predictions_and_criteria_equal_scikit_learn(faithful, covariance_type):
     np.testing.assert_allclose(ours.score(faithful), theirs.score(faithful), rtol=1e-10)
     np.testing.assert_allclose(ours.bic(faithful), theirs.bic(faithful), rtol=1e-10)
     np.testing.assert_allclose(ours.aic(faithful), theirs.aic(faithful), rtol=1e-10)
+    np.testing.assert_allclose(ours.precisions_, theirs.precisions_, rtol=1e-6)
+    np.testing.assert_allclose(ours.precisions_cholesky_, theirs.precisions_cholesky_, rtol=1e-6)
+    # lower_bound_: emlib's is the log-likelihood of the parameters it returns, scikit-learn's that of
+    # the parameters one M-step earlier (the documented difference), on the same path
+    N = len(faithful)
+    np.testing.assert_allclose(ours.lower_bound_, theirs.score(faithful), rtol=1e-10)
+    np.testing.assert_allclose(theirs.lower_bound_, ours.loglik_history_[-2] / N, rtol=1e-10)
 
 
 def test_published_old_faithful_waiting_fit():
@@ -338,3 +345,18 @@ def test_a_point_with_zero_density_everywhere_scores_minus_infinity_as_in_scikit
     assert loglik == -np.inf
     np.testing.assert_array_equal(resp[0], [0.5, 0.5])  # 0/0: uniform, not NaN
     np.testing.assert_allclose(resp[1], ours.predict_proba(far[1:])[0], rtol=1e-12)  # the other rows unharmed
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_fit_predict_equals_scikit_learn_and_precisions_invert_the_covariances(faithful, covariance_type):
+    K = 3
+    weights, means, covariances = start_values(faithful, K, covariance_type, seed=4)
+    kwargs = dict(covariance_type=covariance_type, max_iter=40, weights_init=weights, means_init=means)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = emlib.GaussianMixture(K, covariances_init=covariances, tol=1e-300, **kwargs)
+        theirs = SkGaussianMixture(K, precisions_init=precisions(covariances, covariance_type), tol=0.0, **kwargs)
+        np.testing.assert_array_equal(ours.fit_predict(faithful), theirs.fit_predict(faithful))
+    full = emlib.gmm.full_covariances(ours.covariances_, covariance_type, K, 2)
+    full_precisions = emlib.gmm.full_covariances(ours.precisions_, covariance_type, K, 2)
+    np.testing.assert_allclose(full_precisions @ full, np.broadcast_to(np.eye(2), (K, 2, 2)), atol=1e-10)

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SkKMeans
+from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import assign_labels, first_argmin, kmeans_plusplus, lloyd_pass, squared_distances, update_centers
@@ -28,6 +29,7 @@ def test_same_labels_and_inertia_as_scikit_learn_lloyd(data, n_clusters, seed):
     np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-10)
     np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(ours.predict(data[:50]), theirs.predict(data[:50]))
+    np.testing.assert_allclose(ours.transform(data[:50]), theirs.transform(data[:50]), rtol=1e-9)
 
 
 def test_squared_distances_match_brute_force(blobs):
@@ -171,3 +173,24 @@ def test_data_as_large_as_1e160_fit_without_overflow(blobs):
     np.testing.assert_allclose(fit.cluster_centers_[alone], far[0], rtol=1e-15)
     np.testing.assert_allclose(fit.cluster_centers_[1 - alone], blobs.mean(axis=0), atol=4 * np.finfo(float).eps * 1e160)
     np.testing.assert_array_equal(fit.predict(np.vstack([far, blobs[:3]])), [alone, 1 - alone, 1 - alone, 1 - alone])
+
+
+def test_fit_transform_is_the_distance_to_every_centre(blobs):
+    distances = emlib.KMeans(4, random_state=0).fit_transform(blobs)
+    fit = emlib.KMeans(4, random_state=0).fit(blobs)
+    brute = np.sqrt(((blobs[:, None, :] - fit.cluster_centers_[None]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(distances, brute, rtol=1e-9)
+    np.testing.assert_array_equal(distances.argmin(axis=1), fit.labels_)
+
+
+def test_warnings_as_scikit_learn():
+    """Given centres with n_init > 1, and fewer distinct points than clusters, warn in the same category."""
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    with pytest.warns(ConvergenceWarning, match="distinct clusters \\(2\\)"):
+        emlib.KMeans(3, random_state=0).fit(X)
+    with pytest.warns(ConvergenceWarning, match="distinct clusters \\(2\\)"):
+        SkKMeans(3, random_state=0, n_init=1).fit(X)
+    with pytest.warns(RuntimeWarning, match="once"):
+        emlib.KMeans(2, init=X[1:3], n_init=3).fit(X)
+    with pytest.warns(RuntimeWarning, match="only one init"):
+        SkKMeans(2, init=X[1:3], n_init=3).fit(X)
