@@ -5,7 +5,8 @@ K components (default D in 2, 10, 50 and K in 3, 10, 30, N = 100,000 points), pr
 emlib / scikit-learn (below 1: emlib is faster) of
 
 per iteration
-    a fit of ``1 + m`` iterations minus a fit of 1 iteration, divided by ``m``, both libraries
+    a fit of ``1 + m`` iterations minus a fit of 1 iteration, divided by the difference of their
+    iteration counts (``m``, unless k-means stopped early because no label changed), both libraries
     started from the same parameters (mixtures: equal weights, K data points as means, the data's
     covariance; k-means: the same K data points as centres);
 whole fit
@@ -62,7 +63,9 @@ class Row:
 
     def __str__(self) -> str:
         def summary(ratios: list[float]) -> str:
-            return f"{np.median(ratios):5.2f} [{min(ratios):.2f}, {max(ratios):.2f}]"
+            if np.all(np.isnan(ratios)):  # converged in one iteration every time: nothing to time
+                return "n/a"
+            return f"{np.nanmedian(ratios):5.2f} [{np.nanmin(ratios):.2f}, {np.nanmax(ratios):.2f}]"
 
         ours, theirs = self.iterations
         return (f"{self.model:>9} {self.D:>3} {self.K:>3}  {summary(self.per_iteration):>19}  "
@@ -117,13 +120,17 @@ def n_iterations(estimator: object) -> int:
 def measure(model: str, X: np.ndarray, K: int, iterations: int, repeats: int, rng: np.random.Generator) -> Row:
     """The ratios of one grid point, the two libraries alternating within each repeat."""
     ours, theirs = same_start(model, X, K, rng)
+    for make in (ours, theirs):  # warm up: compiled kernels, caches, lazily imported modules
+        seconds(lambda make=make: make(1).fit(X))
     per_iteration, whole_fit = [], []
     for seed in range(repeats):
         per_it = []
         for make in (ours, theirs):
-            long = seconds(lambda make=make: make(1 + iterations).fit(X))
-            short = seconds(lambda make=make: make(1).fit(X))
-            per_it.append(max(long - short, 1e-9) / iterations)
+            long, short = make(1 + iterations), make(1)
+            elapsed = seconds(lambda est=long: est.fit(X)) - seconds(lambda est=short: est.fit(X))
+            # k-means stops when no label changes, even with tol=0: divide by the iterations run
+            ran = n_iterations(long) - n_iterations(short)
+            per_it.append(elapsed / ran if ran > 0 else np.nan)
         per_iteration.append(per_it[0] / per_it[1])
         fits = defaults(model, K, seed)
         times = [seconds(lambda est=est: est.fit(X)) for est in fits]
@@ -135,7 +142,7 @@ def run(n_samples: int, features: list[int], components: list[int], models: list
         repeats: int) -> list[Row]:
     """Print the header and one line per grid point; return the rows."""
     print(f"N={n_samples}, one BLAS thread, {repeats} repeats alternating emlib and scikit-learn; "
-          f"per iteration = (fit of {1 + iterations} iterations - fit of 1) / {iterations}")
+          f"per iteration = (fit of up to {1 + iterations} iterations - fit of 1) / iterations in between")
     print(f"{'model':>9} {'D':>3} {'K':>3}  {'per iteration':>19}  {'whole fit':>19}  "
           f"{'iterations':>11}\n{'':>17}  {'median [min, max]':>19}  {'median [min, max]':>19}  {'emlib / sk':>11}")
     rows = []
@@ -156,7 +163,7 @@ def main() -> None:
     parser.add_argument("--features", type=int, nargs="+", default=[2, 10, 50])
     parser.add_argument("--components", type=int, nargs="+", default=[3, 10, 30])
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS))
-    parser.add_argument("--iterations", type=int, default=3, help="iterations timed per fit")
+    parser.add_argument("--iterations", type=int, default=5, help="iterations timed per fit")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     run(args.n_samples, args.features, args.components, args.models, args.iterations, args.repeats)
