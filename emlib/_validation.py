@@ -148,6 +148,24 @@ def check_parameter_array(value: ArrayLike, name: str, shape: tuple[int, ...]) -
     return array
 
 
+def check_sample_weight(sample_weight: Any, n_samples: int) -> NDArray | None:
+    """Return ``sample_weight`` as a float64 vector of ``n_samples`` finite weights >= 0 that do not
+    all vanish, or None if it is None (every row counts once)."""
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"sample_weight must hold real numbers; got {type(sample_weight).__name__}.") from None
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), one weight per row of X; got {weights.shape}.")
+    if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("sample_weight must be finite and >= 0.")
+    if not weights.sum() > 0:
+        raise ValueError("sample_weight must not be all zero.")
+    return weights
+
+
 def check_weights(value: Any, name: str, n_components: int) -> NDArray:
     """Return mixture weights of shape (n_components,), non-negative and summing to 1, else raise naming ``name``."""
     weights = check_parameter_array(value, name, (n_components,))

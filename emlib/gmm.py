@@ -46,6 +46,7 @@ from ._validation import (
     check_positive_float,
     check_positive_int,
     check_random_state,
+    check_sample_weight,
     check_weights,
 )
 from .kmeans import KMeans, assign_labels, kmeans_plusplus
@@ -356,6 +357,18 @@ def _e_step(
     """:func:`e_step` from the precision factors of :func:`precision_cholesky`."""
     resp_kn, log_px = _normalise_log_joint(_log_joint_kn(X, weights, means, factors, covariance_type))
     return resp_kn.T, float(log_px.sum())
+
+
+def _weighted_e_step(
+    X: NDArray, params: MixtureParameters, factors: NDArray, covariance_type: str, sample_weight: NDArray | None
+) -> tuple[NDArray, float]:
+    r"""The E-step with row weights: :math:`w_n \gamma_{nk}` and :math:`\sum_n w_n \log p(x_n \mid \theta)`
+    (:func:`_e_step` when ``sample_weight`` is None)."""
+    if sample_weight is None:
+        return _e_step(X, params.weights, params.means, factors, covariance_type)
+    resp_kn, log_px = _normalise_log_joint(_log_joint_kn(X, params.weights, params.means, factors, covariance_type))
+    resp_kn *= sample_weight
+    return resp_kn.T, float(sample_weight @ log_px)
 
 
 def e_step(
@@ -680,13 +693,19 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         return given_parameters(self, K, X.shape[1])
 
     # -------------------------------------------------------------------- fit
-    def fit(self, X: ArrayLike, y: Any = None) -> GaussianMixture:
-        """Fit the mixture by EM from ``n_init`` starts and keep the best.
+    def fit(self, X: ArrayLike, y: Any = None, sample_weight: ArrayLike | None = None) -> GaussianMixture:
+        r"""Fit the mixture by EM from ``n_init`` starts and keep the best.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            :math:`w_n \ge 0`. EM then maximises :math:`\sum_n w_n \log p(x_n \mid \theta)`: the M-step
+            weights each row's responsibilities by :math:`w_n` (an integer weight counts as that
+            many copies of the row), ``loglik_history_`` is the weighted sum, and ``tol`` applies
+            per unit of weight. The k-means start is weighted too. Default: every row counts once.
+            (scikit-learn's ``GaussianMixture`` has no such option.)
 
         Returns
         -------
@@ -694,15 +713,18 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         """
         X = check_data(X)
         given = self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
-        runs = (self._em(X, self._initial_parameters(X, given, rng)) for _ in range(self.n_init))
-        return self._keep_best(X, runs)
+        runs = (self._em(X, self._initial_parameters(X, given, rng, weights), weights) for _ in range(self.n_init))
+        return self._keep_best(X, runs, weights)
 
     def fit_predict(self, X: ArrayLike, y: Any = None) -> NDArray[np.intp]:
         """Fit, then the most responsible component of each row of ``X`` (as scikit-learn's)."""
         return self.fit(X, y).predict(X)
 
-    def _keep_best(self, X: NDArray, runs: Iterable[tuple[MixtureParameters, NDArray, bool]]) -> Self:
+    def _keep_best(
+        self, X: NDArray, runs: Iterable[tuple[MixtureParameters, NDArray, bool]], sample_weight: NDArray | None = None
+    ) -> Self:
         """Set the fitted attributes from the run with the highest final objective."""
         params, history, converged = max(runs, key=lambda run: run[1][-1])
         if not converged:
@@ -714,16 +736,16 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
             )
         self.weights_, self.means_, self.covariances_ = params
         self.loglik_history_ = history
-        self.lower_bound_ = float(history[-1] / X.shape[0])
+        self.lower_bound_ = float(history[-1] / (X.shape[0] if sample_weight is None else sample_weight.sum()))
         self.converged_ = converged
         self.n_iter_ = len(history) - 1
         self.n_features_in_ = X.shape[1]
         return self
 
     def _initial_parameters(
-        self, X: NDArray, given: MixtureParameters, rng: np.random.Generator
+        self, X: NDArray, given: MixtureParameters, rng: np.random.Generator, sample_weight: NDArray | None = None
     ) -> MixtureParameters:
-        """θ₀: the given initial parameters, the rest from ``init_params``."""
+        """θ₀: the given initial parameters, the rest from ``init_params`` (weighted rows if given)."""
         if all(v is not None for v in given):
             return given
         K, N = self.n_components, X.shape[0]
@@ -734,37 +756,47 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
                 data_covariances(X, K, self.covariance_type, self.reg_covar),
             )
         else:
-            start = m_step(X, self._initial_responsibilities(X, rng), self.covariance_type, self.reg_covar)
+            resp = self._initial_responsibilities(X, rng, sample_weight)
+            if sample_weight is not None:
+                resp *= sample_weight[:, None]
+            start = m_step(X, resp, self.covariance_type, self.reg_covar)
         return fill_parameters(given, start)
 
-    def _initial_responsibilities(self, X: NDArray, rng: np.random.Generator) -> NDArray:
+    def _initial_responsibilities(
+        self, X: NDArray, rng: np.random.Generator, sample_weight: NDArray | None = None
+    ) -> NDArray:
         K = self.n_components
         if self.init_params == "random":
             resp = rng.uniform(size=(X.shape[0], K))
             return resp / resp.sum(axis=1, keepdims=True)
         if self.init_params == "kmeans":
-            labels = KMeans(K, n_init=1, random_state=rng).fit(X).labels_
+            labels = KMeans(K, n_init=1, random_state=rng).fit(X, sample_weight=sample_weight).labels_
         else:  # "k-means++"
-            labels = assign_labels(X, kmeans_plusplus(X, K, rng))[0]
+            labels = assign_labels(X, kmeans_plusplus(X, K, rng, sample_weight=sample_weight))[0]
         resp = np.zeros((X.shape[0], K))
         resp[np.arange(X.shape[0]), labels] = 1.0
         return resp
 
-    def _em(self, X: NDArray, params: MixtureParameters) -> tuple[MixtureParameters, NDArray, bool]:
+    def _em(
+        self, X: NDArray, params: MixtureParameters, sample_weight: NDArray | None = None
+    ) -> tuple[MixtureParameters, NDArray, bool]:
         """EM from θ₀ = ``params``: (final parameters, log-likelihood history, converged).
 
         Each iteration factorises the new covariances once, right after the M-step; the E-step
-        works from those precision factors (:func:`precision_cholesky`).
+        works from those precision factors (:func:`precision_cholesky`). With ``sample_weight``
+        the responsibilities handed to the M-step and the log-likelihood are weighted by it.
         """
-        resp, loglik = e_step(X, *params, self.covariance_type)
+        factors = precision_cholesky(params.covariances, self.covariance_type)
+        resp, loglik = _weighted_e_step(X, params, factors, self.covariance_type, sample_weight)
         history = [loglik]
         converged = False
+        total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         for _ in range(self.max_iter):
             params = m_step(X, resp, self.covariance_type, self.reg_covar)
             factors = precision_cholesky(params.covariances, self.covariance_type)
-            resp, loglik = _e_step(X, params.weights, params.means, factors, self.covariance_type)
+            resp, loglik = _weighted_e_step(X, params, factors, self.covariance_type, sample_weight)
             history.append(loglik)
-            if abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
+            if abs(history[-1] - history[-2]) < self.tol * total_weight:
                 converged = True
                 break
         return params, np.asarray(history), converged

@@ -38,6 +38,7 @@ from ._validation import (
     check_positive_float,
     check_positive_int,
     check_random_state,
+    check_sample_weight,
 )
 
 __all__ = [
@@ -132,8 +133,8 @@ def update_centers(X: NDArray, labels: NDArray[np.intp], n_clusters: int) -> tup
 
 @numba.njit(cache=True, boundscheck=False)
 def lloyd_pass(
-    X: NDArray, row_norms: NDArray, centers: NDArray, tie_rtol: float = TIE_RTOL
-) -> tuple[NDArray[np.intp], NDArray, NDArray, NDArray[np.intp]]:
+    X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, tie_rtol: float = TIE_RTOL
+) -> tuple[NDArray[np.intp], NDArray, NDArray, NDArray]:
     r"""One pass of Lloyd's algorithm: the assignment step and the sums of the update step, fused.
 
     For each block of rows, one matrix product gives :math:`x_n^\top \mu_k`, and the nearest
@@ -156,6 +157,8 @@ def lloyd_pass(
     row_norms : ndarray of shape (n_samples,)
         :math:`\lVert x_n \rVert^2`, computed once per fit.
     centers : ndarray of shape (n_clusters, n_features)
+    sample_weight : ndarray of shape (n_samples,)
+        :math:`w_n`, the weight of each row in the sums (ones for plain k-means).
     tie_rtol : float
 
     Returns
@@ -164,9 +167,9 @@ def lloyd_pass(
     min_sq_dist : ndarray of shape (n_samples,)
         :math:`\lVert x_n - \mu_{z_n} \rVert^2`.
     sums : ndarray of shape (n_clusters, n_features)
-        :math:`\sum_{n: z_n = k} x_n`; the update step divides it by ``counts``.
-    counts : ndarray of shape (n_clusters,)
-        :math:`N_k`.
+        :math:`\sum_{n: z_n = k} w_n x_n`; the update step divides it by ``cluster_weights``.
+    cluster_weights : ndarray of shape (n_clusters,)
+        :math:`N_k = \sum_{n: z_n = k} w_n` (the number of points when every weight is 1).
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
@@ -179,7 +182,7 @@ def lloyd_pass(
     labels = np.empty(n_samples, dtype=np.intp)
     min_sq_dist = np.empty(n_samples)
     sums = np.zeros((n_clusters, n_features))
-    counts = np.zeros(n_clusters, dtype=np.intp)
+    cluster_weights = np.zeros(n_clusters)
     products = np.empty((BLOCK_ROWS, n_clusters))
     for start in range(0, n_samples, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, n_samples - start)
@@ -202,23 +205,26 @@ def lloyd_pass(
                         label = k
                         break
             labels[n] = label
-            counts[label] += 1
+            weight = sample_weight[n]
+            cluster_weights[label] += weight
             sq_dist = 0.0
             for d in range(n_features):
                 difference = X[n, d] - centers[label, d]
                 sq_dist += difference * difference
-                sums[label, d] += X[n, d]
+                sums[label, d] += weight * X[n, d]
             min_sq_dist[n] = sq_dist
-    return labels, min_sq_dist, sums, counts
+    return labels, min_sq_dist, sums, cluster_weights
 
 
 def kmeans_plusplus(
-    X: NDArray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None = None
+    X: NDArray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None = None,
+    sample_weight: NDArray | None = None,
 ) -> NDArray:
     r"""k-means++ seeding (Arthur & Vassilvitskii, 2007), in its greedy form.
 
     The first centre is a uniformly random point; each next one is drawn with probability
-    proportional to :math:`D(x)^2`, the squared distance to the nearest centre chosen so far.
+    proportional to :math:`w\,D(x)^2`, its weight (1 by default) times the squared distance to the
+    nearest centre chosen so far.
     The greedy form (as in scikit-learn) draws ``n_local_trials`` candidates
     (default :math:`2 + \lfloor \ln K \rfloor`) and keeps the one that lowers the distortion most.
     Distances to the candidates are :math:`\lVert y_n \rVert^2 - 2 y_n^\top y_c + \lVert y_c \rVert^2`
@@ -238,17 +244,18 @@ def kmeans_plusplus(
     def squared_distances_to(rows: NDArray[np.intp]) -> NDArray:
         return np.maximum(row_norms[:, None] - 2.0 * (Y @ Y[rows].T) + row_norms[rows], 0.0)
 
+    weights = np.ones(n_samples) if sample_weight is None else sample_weight
     chosen = np.empty(n_clusters, dtype=np.intp)
-    chosen[0] = rng.integers(n_samples)
+    chosen[0] = rng.integers(n_samples) if sample_weight is None else rng.choice(n_samples, p=weights / weights.sum())
     closest = squared_distances_to(chosen[:1])[:, 0]
     for k in range(1, n_clusters):
-        total = closest.sum()
+        total = weights @ closest
         if total <= 0.0:  # every point already sits on a centre (duplicates): any point will do
             candidates = rng.integers(n_samples, size=n_local_trials)
         else:
-            candidates = rng.choice(n_samples, size=n_local_trials, p=closest / total)
+            candidates = rng.choice(n_samples, size=n_local_trials, p=weights * closest / total)
         d2_candidates = np.minimum(closest[:, None], squared_distances_to(candidates))
-        best = first_argmin(d2_candidates.sum(axis=0))  # the same candidate on every machine
+        best = first_argmin(weights @ d2_candidates)  # the same candidate on every machine
         chosen[k] = candidates[best]
         closest = d2_candidates[:, best]
     return X[chosen]
@@ -331,13 +338,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         return (1 if given is not None else n_init), given
 
-    def fit(self, X: ArrayLike, y: Any = None) -> KMeans:
-        """Run Lloyd's algorithm ``n_init`` times and keep the run with the lowest distortion.
+    def fit(self, X: ArrayLike, y: Any = None, sample_weight: ArrayLike | None = None) -> KMeans:
+        r"""Run Lloyd's algorithm ``n_init`` times and keep the run with the lowest distortion.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        sample_weight : array-like of shape (n_samples,), optional
+            :math:`w_n \ge 0`: each centre is the weighted mean of its points and the distortion
+            is :math:`\sum_n w_n \lVert x_n - \mu_{z_n} \rVert^2` (an integer weight counts as that
+            many copies of the row). Default: every row counts once.
 
         Returns
         -------
@@ -345,13 +356,14 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """
         X = check_data(X)
         n_init, given = self._check_parameters(X)
+        weights = check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
         Z, shift, scale = _centred_and_scaled(X)
         row_norms = np.einsum("nd,nd->n", Z, Z)
         best = None
         for _ in range(n_init):
-            centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng)
-            run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers))
+            centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng, weights)
+            run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers), weights)
             if best is None or run[2][-1] < best[2][-1]:
                 best = run
         centers, labels, history, converged = best
@@ -380,12 +392,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _initial_centers(self, X: NDArray, rng: np.random.Generator) -> NDArray:
+    def _initial_centers(self, X: NDArray, rng: np.random.Generator, sample_weight: NDArray | None) -> NDArray:
         if self.init == "k-means++":
-            return kmeans_plusplus(X, self.n_clusters, rng)
-        return X[rng.choice(X.shape[0], size=self.n_clusters, replace=False)].copy()
+            return kmeans_plusplus(X, self.n_clusters, rng, sample_weight=sample_weight)
+        rows = np.flatnonzero(sample_weight > 0) if sample_weight is not None else np.arange(X.shape[0])
+        return X[rng.choice(rows, size=self.n_clusters, replace=False)].copy()
 
-    def _lloyd(self, X: NDArray, row_norms: NDArray, centers: NDArray) -> tuple[NDArray, NDArray, NDArray, bool]:
+    def _lloyd(
+        self, X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray | None
+    ) -> tuple[NDArray, NDArray, NDArray, bool]:
         """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged).
 
         Each iteration is one :func:`lloyd_pass`: it assigns every row to the current centres
@@ -393,15 +408,16 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
         """
         tol = self.tol * float(np.mean(np.var(X, axis=0)))
-        labels, min_d2, sums, counts = lloyd_pass(X, row_norms, centers)
-        history = [min_d2.sum()]
+        weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+        labels, min_d2, sums, cluster_weights = lloyd_pass(X, row_norms, centers, weights)
+        history = [weights @ min_d2]
         converged = False
         for _ in range(self.max_iter):
             with np.errstate(invalid="ignore", divide="ignore"):
-                new_centers = sums / counts[:, None]  # the update step; empty clusters are NaN
-            new_centers = _relocate_empty_clusters(X, new_centers, counts, min_d2)
-            new_labels, min_d2, sums, counts = lloyd_pass(X, row_norms, new_centers)
-            history.append(min_d2.sum())
+                new_centers = sums / cluster_weights[:, None]  # the update step; empty clusters are NaN
+            new_centers = _relocate_empty_clusters(X, new_centers, cluster_weights, min_d2)
+            new_labels, min_d2, sums, cluster_weights = lloyd_pass(X, row_norms, new_centers, weights)
+            history.append(weights @ min_d2)
             moved = np.sum((new_centers - centers) ** 2)
             unchanged = np.array_equal(new_labels, labels)
             centers, labels = new_centers, new_labels
@@ -414,7 +430,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Labels and squared distances of ``X`` for the fitted centres, by the pass :meth:`fit` uses."""
         Z, shift, scale = _centred_and_scaled(X)
         centers = np.ascontiguousarray((self.cluster_centers_ - shift) / scale)
-        labels, min_d2, _, _ = lloyd_pass(Z, np.einsum("nd,nd->n", Z, Z), centers)
+        labels, min_d2, _, _ = lloyd_pass(Z, np.einsum("nd,nd->n", Z, Z), centers, np.ones(Z.shape[0]))
         with np.errstate(over="ignore"):
             return labels, min_d2 * scale * scale  # not scale**2, which may overflow where d2 is 0
 
@@ -450,13 +466,13 @@ def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
     return Z, shift, scale
 
 
-def _relocate_empty_clusters(X: NDArray, centers: NDArray, counts: NDArray, min_d2: NDArray) -> NDArray:
-    """Move the centre of each empty cluster onto one of the points farthest from their centres.
+def _relocate_empty_clusters(X: NDArray, centers: NDArray, cluster_weights: NDArray, min_d2: NDArray) -> NDArray:
+    """Move the centre of each empty cluster (no weight) onto one of the points farthest from their centres.
 
     An empty cluster's centre does not enter ``J``, so moving it cannot raise ``J``; putting
     it on a badly served point lowers ``J`` at the next assignment.
     """
-    empty = np.flatnonzero(counts == 0)
+    empty = np.flatnonzero(cluster_weights == 0)
     if empty.size:
         centers = centers.copy()
         farthest = np.argsort(min_d2, kind="stable")[::-1][: empty.size]

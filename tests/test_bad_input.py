@@ -165,6 +165,10 @@ BAD_INPUTS = [
     case(lambda: ONL(2).partial_fit(X[:1]), ValueError, "the first chunk has n_samples=1, fewer than n_components=2"),
     case(lambda: ONL(2, step_exponent=0.2).partial_fit(X), ValueError, "step_exponent"),
     # ---------------------------------------------------------------- GaussianMixture and KMeans (beyond test_validation)
+    case(lambda: GM(2).fit(X, sample_weight=np.ones(29)), ValueError, "sample_weight must have shape (30,)"),
+    case(lambda: GM(2).fit(X, sample_weight=-np.ones(30)), ValueError, "sample_weight must be finite and >= 0"),
+    case(lambda: KM(2).fit(X, sample_weight=np.zeros(30)), ValueError, "sample_weight must not be all zero"),
+    case(lambda: KM(2).fit(X, sample_weight=["a"] * 30), TypeError, "sample_weight must hold real numbers"),
     case(lambda: GM(2).fit([[1.0, 2.0], [3.0]]), ValueError, "X could not be read as an array"),
     case(lambda: GM(2).fit(None), ValueError, "X must be a 2-D array"),
     case(lambda: GM(2).fit(b"data"), TypeError, "X must be a 2-D array of real numbers; got a string"),

@@ -360,3 +360,33 @@ def test_fit_predict_equals_scikit_learn_and_precisions_invert_the_covariances(f
     full = emlib.gmm.full_covariances(ours.covariances_, covariance_type, K, 2)
     full_precisions = emlib.gmm.full_covariances(ours.precisions_, covariance_type, K, 2)
     np.testing.assert_allclose(full_precisions @ full, np.broadcast_to(np.eye(2), (K, 2, 2)), atol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_integer_sample_weights_are_repeated_rows(faithful, covariance_type):
+    """scikit-learn's GaussianMixture has no sample_weight: the reference is the data with each row
+    repeated w_n times, from the same start (the weighted objective is the same sum)."""
+    K = 2
+    weights, means, covariances = start_values(faithful, K, covariance_type, seed=7)
+    repeats = np.random.default_rng(8).integers(0, 4, size=len(faithful))
+    kwargs = dict(covariance_type=covariance_type, weights_init=weights, means_init=means,
+                  covariances_init=covariances, max_iter=30, tol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weighted = emlib.GaussianMixture(K, **kwargs).fit(faithful, sample_weight=repeats)
+        repeated = emlib.GaussianMixture(K, **kwargs).fit(np.repeat(faithful, repeats, axis=0))
+    np.testing.assert_allclose(weighted.loglik_history_, repeated.loglik_history_, rtol=1e-10)
+    np.testing.assert_allclose(weighted.means_, repeated.means_, rtol=1e-9)
+    np.testing.assert_allclose(weighted.covariances_, repeated.covariances_, rtol=1e-8)
+    np.testing.assert_allclose(weighted.lower_bound_, repeated.lower_bound_, rtol=1e-10)
+
+
+def test_weighted_kmeans_start_is_the_m_step_of_the_weighted_kmeans_labels(faithful):
+    repeats = np.random.default_rng(9).integers(1, 3, size=len(faithful))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = emlib.GaussianMixture(2, max_iter=1, random_state=3).fit(faithful, sample_weight=repeats)
+    labels = emlib.KMeans(2, n_init=1, random_state=np.random.default_rng(3)).fit(faithful, sample_weight=repeats).labels_
+    start = emlib.gmm.m_step(faithful, np.eye(2)[labels] * repeats[:, None], "full", 1e-6)
+    density = np.exp(emlib.gmm.log_joint(faithful, *start, "full")).sum(axis=1)
+    np.testing.assert_allclose(fit.loglik_history_[0], repeats @ np.log(density), rtol=1e-10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -130,7 +131,7 @@ def test_lloyd_pass_is_the_assignment_and_update_steps(n_samples, n_clusters):
     rng = np.random.default_rng(n_clusters)
     X = rng.normal(size=(n_samples, 5))
     centers = X[rng.choice(n_samples, n_clusters, replace=False)] + 0.01
-    labels, min_d2, sums, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers)
+    labels, min_d2, sums, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers, np.ones(n_samples))
     brute = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
     np.testing.assert_array_equal(labels, brute.argmin(axis=1))
     np.testing.assert_allclose(min_d2, brute.min(axis=1), rtol=1e-13)
@@ -144,7 +145,7 @@ def test_lloyd_pass_gives_exact_ties_to_the_lowest_index():
     centers = rng.integers(0, 2, size=(9, 16)).astype(float)
     centers[5] = centers[2]  # a duplicated centre: never chosen
     exact = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    labels, min_d2, _, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers)
+    labels, min_d2, _, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers, np.ones(len(X)))
     np.testing.assert_array_equal(labels, np.argmin(exact, axis=1))
     assert counts[5] == 0
     np.testing.assert_array_equal(min_d2, exact.min(axis=1))
@@ -194,3 +195,29 @@ def test_warnings_as_scikit_learn():
         emlib.KMeans(2, init=X[1:3], n_init=3).fit(X)
     with pytest.warns(RuntimeWarning, match="only one init"):
         SkKMeans(2, init=X[1:3], n_init=3).fit(X)
+
+
+def test_sample_weight_as_in_scikit_learn_and_as_repeated_rows(blobs):
+    rng = np.random.default_rng(21)
+    weights = rng.integers(0, 4, size=len(blobs))
+    init = blobs[[1, 201, 401, 5]]
+    ours = emlib.KMeans(4, init=init, tol=1e-10).fit(blobs, sample_weight=weights)
+    theirs = SkKMeans(4, init=init, n_init=1, algorithm="lloyd", tol=1e-10).fit(blobs, sample_weight=weights)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10)
+    np.testing.assert_allclose(ours.inertia_, theirs.inertia_, rtol=1e-10)
+    repeated = emlib.KMeans(4, init=init, tol=1e-10).fit(np.repeat(blobs, weights, axis=0))
+    np.testing.assert_allclose(repeated.cluster_centers_, ours.cluster_centers_, rtol=1e-10)
+    np.testing.assert_allclose(repeated.inertia_history_, ours.inertia_history_, rtol=1e-10)
+    # k-means++ never seeds on a row of weight 0
+    seeded = emlib.kmeans.kmeans_plusplus(blobs, 6, np.random.default_rng(0), sample_weight=(weights > 0) * 1.0)
+    assert all(weights[np.flatnonzero((blobs == c).all(axis=1))[0]] > 0 for c in seeded)
+
+
+@pytest.mark.parametrize(("sample_weight", "message"), [
+    ([1.0, 2.0], "shape (600,)"), (-np.ones(600), ">= 0"), (np.zeros(600), "all zero"),
+    (np.full(600, np.nan), "finite"), (np.array(["a"] * 600), "real numbers"),
+])
+def test_bad_sample_weight_is_rejected(blobs, sample_weight, message):
+    with pytest.raises((ValueError, TypeError), match=re.escape(message)):
+        emlib.KMeans(3).fit(blobs, sample_weight=sample_weight)

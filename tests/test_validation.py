@@ -153,8 +153,12 @@ def test_degenerate_data_gives_finite_mixture(case, covariance_type, init_params
 @pytest.mark.parametrize("init", ["k-means++", "random"])
 def test_degenerate_data_gives_finite_kmeans(case, init):
     X, K = _degenerate_cases()[case]
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("always", emlib.ConvergenceWarning)
         fit = KM(K, init=init, random_state=0).fit(X)
+    # scikit-learn's warning, exactly when X has fewer distinct rows than clusters
+    warned = any("distinct clusters" in str(w.message) for w in caught)
+    assert warned == (np.unique(X, axis=0).shape[0] < K)
     assert np.isfinite(fit.cluster_centers_).all() and np.isfinite(fit.inertia_)
     assert fit.labels_.shape == (X.shape[0],)
