@@ -10,7 +10,7 @@ HTTP server on 127.0.0.1.  A page fails if it
   dependency fails fast instead of hanging until a timeout),
 - still shows raw TeX delimiters (``\\(``, ``\\[``, ``$$``) in its text (hidden drop-downs
   included, code blocks excluded) once MathJax has finished, has a math element that MathJax
-  did not turn into an ``mjx-container``, or has a MathJax error,
+  did not turn into an ``mjx-container`` (or into two), or has a MathJax error,
 - has an ``<img>`` that did not load (``naturalWidth == 0``),
 - at 1280 px, has a display equation wider than its column (it would hide behind its number),
 - at 390 px (a phone), is wider than the screen, or has a wide equation that does not scroll
@@ -61,6 +61,8 @@ CHROMIUM_ARGS = [
 ]
 # Sphinx loads MathJax with `defer`, so it has started (or failed) by the load event.
 MATHJAX_TIMEOUT_MS = 5_000
+# Renders every block that _theme/em-lectures.css leaves to be rendered near the screen.
+RENDER_EVERYTHING_CSS = ".bd-article section > * { content-visibility: visible !important; }"
 REQUESTS_TIMEOUT_S = 60
 RAW_TEX = ("\\(", "\\[", "$$")
 
@@ -209,7 +211,15 @@ def new_context(browser, width: int = DESKTOP, mode: str = "light"):
 
 
 def wait_for_mathjax(page, problems: list[str]) -> None:
-    """Wait until MathJax (if the page loads it) has typeset everything."""
+    """Wait until MathJax (if the page loads it) has typeset everything, then render the page in
+    full.
+
+    On phones the blocks of a chapter that are off the screen are not rendered until the reader
+    scrolls near them (content-visibility, _theme/em-lectures.css), and a rendered block clips
+    what sticks out of it.  The checks that follow must see every block laid out, at its real
+    size, and anything too wide for the page as too wide: so that optimisation is switched off
+    here, after MathJax has typeset the page as a reader's browser does.
+    """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     try:
@@ -226,6 +236,9 @@ def wait_for_mathjax(page, problems: list[str]) -> None:
             f"MathJax did not start within {MATHJAX_TIMEOUT_MS / 1000:.0f} s "
             "(window.MathJax is only the configuration: was its script blocked or missing?)"
         )
+    # Then every block that the page renders only near the screen (content-visibility on
+    # phones, _theme/em-lectures.css): the checks see the whole page laid out, without clipping.
+    page.add_style_tag(content=RENDER_EVERYTHING_CSS)
 
 
 # Raw TeX is looked for in every text node of <body> rather than in document.body.innerText,
@@ -263,10 +276,13 @@ async () => {
   const mathElements = Array.from(document.querySelectorAll(".math"));
   const unrendered = mathElements.filter(el => !el.querySelector("mjx-container"))
       .map(el => el.textContent.trim().slice(0, 120));
+  // Typeset twice (e.g. MathJax's MathML input finding the assistive MathML of a formula).
+  const doubled = mathElements.filter(el => el.querySelectorAll("mjx-container").length > 1)
+      .map(el => el.textContent.trim().slice(0, 120));
   const mathjaxErrors = Array.from(document.querySelectorAll("mjx-merror"))
       .map(el => (el.getAttribute("data-mjx-error") || el.textContent).slice(0, 200));
   return {
-    brokenImages, rawTex, unrendered, mathjaxErrors,
+    brokenImages, rawTex, unrendered, doubled, mathjaxErrors,
     mathCount: mathElements.length,
     mjxCount: document.querySelectorAll("mjx-container").length,
     hasMathJax: !!(window.MathJax && window.MathJax.startup),
@@ -366,6 +382,7 @@ def test_page(rel, site_url, chromium):
     problems += [f"raw TeX left in the text: {s}" for s in report["rawTex"]]
     problems += [f"math not rendered by MathJax: {s!r}" for s in report["unrendered"]]
     problems += [f"MathJax error: {s}" for s in report["mathjaxErrors"]]
+    problems += [f"math typeset more than once: {s!r}" for s in report["doubled"]]
     if report["mathCount"] and not report["mjxCount"]:
         problems.append(
             f"the page has {report['mathCount']} math element(s) but no <mjx-container>: "
