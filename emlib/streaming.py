@@ -299,6 +299,14 @@ class _StreamingGaussianMixture(DensityMixin, BaseEstimator):
                 raise ValueError(f"chunk {i} has {X.shape[1]} columns, but chunk 0 has {n_features}.")
             yield X
 
+    def _apply(self, function: Callable[..., Any], X: Any, *args: Any) -> Any:
+        """``function(X, *args)``: where a chunk's E-step runs (here; on a Dask worker in :mod:`emlib.dask`)."""
+        return function(X, *args)
+
+    def _local(self, X: Any) -> NDArray:
+        """The rows of a chunk on this machine, for the start (here they already are)."""
+        return X
+
     def _initial_parameters(self, X: NDArray, rng: np.random.Generator) -> MixtureParameters:
         r"""θ₀: the given initial parameters; the others from a k-means clustering of the first chunk."""
         K = self.n_components
@@ -360,6 +368,19 @@ def _chunk_source(chunks: Any) -> Callable[[], Iterable[ArrayLike]]:
 def _entropy(responsibilities: NDArray) -> float:
     r""":math:`H(q) = -\sum_{nk} \gamma_{nk} \log \gamma_{nk}` (with :math:`0 \log 0 = 0`)."""
     return float(entr(responsibilities).sum())
+
+
+def incremental_e_step(
+    X: NDArray, params: MixtureParameters, origin: NDArray, covariance_type: str
+) -> tuple[SufficientStatistics, float, float]:
+    r"""The E-step of incremental EM on one chunk at :math:`\theta`.
+
+    Returns the chunk's statistics of :math:`x_n - \text{origin}`, the entropy :math:`H(q)` of its
+    responsibilities, and its log-likelihood :math:`\sum_n \log p(x_n \mid \theta)`.
+    """
+    responsibilities, loglik = e_step(X, *params, covariance_type)
+    statistics = sufficient_statistics(X - origin, responsibilities, covariance_type)
+    return statistics, _entropy(responsibilities), float(loglik)
 
 
 class IncrementalGaussianMixture(_StreamingGaussianMixture):
@@ -471,11 +492,12 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
         stored, entropies, sizes, params, loglik = [], [], [], None, 0.0
         for X in self._validated(source()):  # pass 1: a batch E-step, one chunk at a time
             if params is None:
-                params = self._initial_parameters(X, rng)
-                self.origin_ = X.mean(axis=0)
-            responsibilities, chunk_loglik = e_step(X, *params, self.covariance_type)
-            stored.append(sufficient_statistics(X - self.origin_, responsibilities, self.covariance_type))
-            entropies.append(_entropy(responsibilities))
+                first = self._local(X)
+                params = self._initial_parameters(first, rng)
+                self.origin_ = first.mean(axis=0)
+            statistics, entropy, chunk_loglik = self._apply(incremental_e_step, X, params, self.origin_, self.covariance_type)
+            stored.append(statistics)
+            entropies.append(entropy)
             sizes.append(X.shape[0])
             loglik += chunk_loglik
         if not stored:
@@ -524,10 +546,8 @@ class IncrementalGaussianMixture(_StreamingGaussianMixture):
         for c, X in enumerate(self._validated(source())):
             if c >= len(sizes) or X.shape[0] != sizes[c]:
                 raise ValueError("chunks gave different chunks on a later pass; every pass must give the same data.")
-            responsibilities = e_step(X, *params, self.covariance_type)[0]
-            new = sufficient_statistics(X - self.origin_, responsibilities, self.covariance_type)
+            new, entropies[c], _ = self._apply(incremental_e_step, X, params, self.origin_, self.covariance_type)
             total, stored[c] = total - stored[c] + new, new
-            entropies[c] = _entropy(responsibilities)
             params = self._from_statistics(total)
             n_chunks += 1
         if n_chunks != len(sizes):
@@ -639,7 +659,7 @@ class OnlineGaussianMixture(_StreamingGaussianMixture):
         first = next(stream, None)
         if first is None:
             raise ValueError("chunks is empty: it gave no chunk to fit.")
-        self._start(first)
+        self._start(self._local(first))
         for X in itertools.chain([first], stream):
             self._online_step(X)
         return self
@@ -667,7 +687,7 @@ class OnlineGaussianMixture(_StreamingGaussianMixture):
 
     def _online_step(self, X: NDArray) -> None:
         r""":math:`\bar S \leftarrow (1-\gamma_t)\bar S + \gamma_t s(X)/m`, then the M-step."""
-        stats, loglik = chunk_statistics(X - self.origin_, self._centred(self._params), self.covariance_type)
+        stats, loglik = self._apply(chunk_statistics, X - self.origin_, self._centred(self._params), self.covariance_type)
         self.n_steps_ += 1
         gamma = step_size(self.n_steps_, self.step_exponent, self.step_offset)
         self.statistics_ = (1.0 - gamma) * self.statistics_ + (gamma / X.shape[0]) * stats
