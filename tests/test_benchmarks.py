@@ -8,7 +8,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 from sklearn.exceptions import ConvergenceWarning
+
+from emlib.bernoulli import e_step
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,3 +52,67 @@ def test_bench_fit_starts_both_libraries_from_the_same_parameters():
             np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10)
         else:
             np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8, atol=1e-10)
+
+
+# ------------------------------------------------------------------ bench_models.py
+# Its references (stepmix, pystatistics) come with the `bench` extra, which `make test` does not
+# install: without them the benchmark still times emlib, and these tests check that part.
+def bench_models_rows(bench, models=("bernoulli", "mvn"), repeats=2):
+    return bench.run(n_samples=1500, features=[6], components=[3], mvn_features=[4], missing=0.2,
+                     models=list(models), iterations=2, repeats=repeats)
+
+
+def test_bench_models_prints_a_row_per_model(capsys):
+    bench = load("bench_models")
+    rows = bench_models_rows(bench)
+    assert [row.model for row in rows] == ["bernoulli", "mvn"]
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 4 + len(rows)
+    assert [line.split()[0] for line in printed[-2:]] == ["bernoulli", "mvn"]
+    for row in rows:
+        assert len(row.emlib_ms) == 2 and np.all(np.isfinite(row.emlib_ms))
+        assert row.iterations[0] >= 1
+        if not bench.installed(row.model):  # emlib's part only; the next tests say why
+            assert row.reference is None and row.per_iteration == [] and np.isnan(row.same_start_gap)
+            assert f"{bench.REFERENCE[row.model]} not installed" in printed[1]
+            continue
+        assert row.reference == bench.REFERENCE[row.model]
+        assert len(row.per_iteration) == len(row.whole_fit) == 2
+        assert np.all(np.isfinite(row.per_iteration)) and np.all(np.array(row.whole_fit) > 0)
+        assert row.iterations[1] >= 1
+        # the timed fits did the same work: the same log-likelihood after the same iterations
+        assert row.same_start_gap < 1e-10, row
+        # the whole fits reach the same optimum or a nearby one (they start differently)
+        assert abs(row.final_gap) < 1.0, row
+
+
+def test_bench_models_times_emlib_without_the_references(monkeypatch):
+    """As on a machine without the `bench` extra: emlib's columns, and its fits from the start
+    the reference would get move the log-likelihood (so the same-start check is not vacuous)."""
+    bench = load("bench_models")
+    monkeypatch.setattr(bench, "installed", lambda model: False)
+    rows = bench_models_rows(bench, repeats=1)
+    assert [(row.model, row.reference) for row in rows] == [("bernoulli", None), ("mvn", None)]
+    rng = np.random.default_rng(3)
+    for case in (bench.bernoulli_case(800, 5, 3, rng), bench.mvn_case(800, 4, 0.2, rng)):
+        assert list(case.same_start) == ["emlib"]
+        fits = [bench.timed(case.same_start["emlib"](m))[1] for m in (1, 3)]
+        assert [fit.n_iter for fit in fits] == [1, 3]
+        first, third = (case.loglik(fit.params) for fit in fits)
+        assert third > first + 1e-6 * abs(first), case.label
+
+
+def test_bench_models_bernoulli_start_is_stepmix_start():
+    """emlib's contender starts where StepMix's random initialisation does: one EM step from
+    ``stepmix_start`` by hand (StepMix's M-step, the MLE) equals StepMix's fit of one iteration."""
+    stepmix = pytest.importorskip("stepmix", reason="the bench extra is not installed")
+    bench = load("bench_models")
+    X = bench.bernoulli_data(600, 5, 3, np.random.default_rng(4))
+    weights, means = bench.stepmix_start(X, 3, seed=11)
+    resp, _ = e_step(X, weights, means)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = stepmix.StepMix(3, measurement="binary", init_params="random", random_state=11, max_iter=1,
+                                 progress_bar=0).fit(X)
+    np.testing.assert_allclose(fitted.get_parameters()["measurement"]["pis"], resp.T @ X / resp.sum(axis=0)[:, None],
+                               rtol=1e-12)

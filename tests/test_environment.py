@@ -1,7 +1,7 @@
 """environment.yml, pyproject.toml and constraints.txt describe the same environment.
 
 - environment.yml (conda) lists the same packages as pyproject.toml's dependencies plus its
-  `book` and `test` extras, with the same version ranges;
+  `book`, `test` and `bench` extras, with the same version ranges;
 - constraints.txt pins every one of them exactly, to a version inside its range.
 """
 
@@ -18,7 +18,7 @@ from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTRAS = ("book", "test")
+EXTRAS = ("book", "test", "bench")
 # In environment.yml but not Python packages of pyproject.toml.
 NOT_IN_PYPROJECT = {"python", "nodejs", "pip"}
 
