@@ -5,7 +5,7 @@ PYTHON  ?= python3
 VENV    := .venv
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
-# `make bench` only: the outside references of benchmarks/bench_models.py (pyproject's bench extra)
+# `make bench` only: the outside references of benchmarks/bench_models.py and bench_dask.py (pyproject's bench extra)
 BENCH_STAMP := $(VENV)/.installed-bench
 MATHJAX_VERSION := 3.2.2
 MATHJAX := .mathjax/static/mathjax/tex-mml-chtml.js
@@ -130,11 +130,12 @@ pins:  ## regenerate constraints.txt from pyproject.toml ranges (then commit it)
 	  echo "# Stored notebook outputs are checked against re-execution, so the environment must be exact."; \
 	  /tmp/emlib-pins/bin/pip freeze --exclude-editable; } > constraints.txt
 
-bench: $(BENCH_STAMP)  ## speed ratios against scikit-learn, hmmlearn, stepmix and pystatistics (not part of make test)
+bench: $(BENCH_STAMP)  ## speed ratios against scikit-learn, hmmlearn, stepmix, pystatistics and dask-ml; emlib.dask out of core (not part of make test)
 	$(BIN)/python benchmarks/bench_fit.py
 	$(BIN)/python benchmarks/bench_gmm.py
 	$(BIN)/python benchmarks/bench_hmm.py
 	$(BIN)/python benchmarks/bench_models.py
+	$(BIN)/python benchmarks/bench_dask.py
 
 lighthouse: book $(LIGHTHOUSE)  ## Lighthouse scores of every page, desktop and mobile (not part of make test)
 	$(BIN)/python benchmarks/lighthouse.py

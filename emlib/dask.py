@@ -56,14 +56,17 @@ same); without one Dask uses its local threaded scheduler.
 from __future__ import annotations
 
 import math
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
 import dask
 import dask.array as da
 import numpy as np
+import psutil  # a dependency of dask.distributed
 from numpy.typing import ArrayLike, NDArray
 from sklearn.exceptions import ConvergenceWarning
 
@@ -81,9 +84,57 @@ __all__ = [
     "OnlineGaussianMixture",
     "block_statistics",
     "lloyd_block_statistics",
+    "peak_worker_memory",
+    "resident_memory",
     "shifted_parameters",
     "tree_sum",
 ]
+
+
+# ----------------------------------------------------------- memory of a worker
+def resident_memory() -> int:
+    """The resident memory of this process now, in bytes (on the workers: ``client.run(resident_memory)``)."""
+    return int(psutil.Process().memory_info().rss)
+
+
+_SAMPLING: dict[str, Any] = {}  # in each worker process: the sampling thread and the largest value seen
+
+
+def _start_sampling(interval: float) -> None:
+    process, stop = psutil.Process(), threading.Event()
+    _SAMPLING.update(peak=process.memory_info().rss, stop=stop)
+
+    def sample() -> None:
+        while not stop.wait(interval):
+            _SAMPLING["peak"] = max(_SAMPLING["peak"], process.memory_info().rss)
+
+    _SAMPLING["thread"] = threading.Thread(target=sample, daemon=True)
+    _SAMPLING["thread"].start()
+
+
+def _stop_sampling() -> int:
+    _SAMPLING["stop"].set()
+    _SAMPLING["thread"].join()
+    return max(_SAMPLING["peak"], resident_memory())
+
+
+@contextmanager
+def peak_worker_memory(client: Any, interval: float = 0.002) -> Iterator[dict[str, int]]:
+    """Each worker's largest resident memory, in bytes, while the ``with`` block runs.
+
+    A thread in every worker process reads its resident memory every ``interval`` seconds
+    (psutil, on any operating system); the dictionary, worker address to bytes, is filled when
+    the block ends::
+
+        with peak_worker_memory(client) as peaks:
+            fit.fit(X)
+    """
+    peaks: dict[str, int] = {}
+    client.run(_start_sampling, interval)
+    try:
+        yield peaks
+    finally:
+        peaks.update(client.run(_stop_sampling))
 
 
 # ------------------------------------------------------------------ the blocks
@@ -272,8 +323,16 @@ def lloyd_block_statistics(block: NDArray, centers: NDArray, shift: NDArray) -> 
     Y = np.ascontiguousarray(_finite(block) - shift)
     row_norms = np.einsum("nd,nd->n", Y, Y)
     _, min_d2, sums, counts = lloyd_pass(Y, row_norms, centers, np.ones(Y.shape[0]))
-    farthest = np.argsort(min_d2, kind="stable")[::-1][: centers.shape[0]]
+    farthest = _largest(min_d2, centers.shape[0])
     return LloydStatistics(sums, counts, float(min_d2.sum()), float(row_norms.sum()), Y[farthest], min_d2[farthest])
+
+
+def _largest(values: NDArray, m: int) -> NDArray[np.intp]:
+    """The indices of the ``m`` largest values, largest first, the later index first among equals
+    (the order of ``np.argsort(values, kind="stable")[::-1]``), in O(n)."""
+    n = values.size
+    top = np.argpartition(values, n - min(m, n))[n - min(m, n) :]
+    return top[np.lexsort((top, values[top]))][::-1]
 
 
 def _block_labels(block: NDArray, centers: NDArray, shift: NDArray) -> NDArray[np.intp]:
