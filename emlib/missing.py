@@ -83,7 +83,7 @@ def _cholesky(matrix: NDArray) -> tuple[NDArray, bool]:
 
 
 def conditional_normal(
-    X_obs: NDArray, mean: NDArray, covariance: NDArray, observed: NDArray[np.bool_]
+    X_obs: NDArray, mean: NDArray, covariance: NDArray, observed: NDArray[np.bool_], factor: Any = None
 ) -> tuple[NDArray, NDArray]:
     r"""Mean and covariance of the missing block given the observed block, for rows of one pattern.
 
@@ -99,6 +99,9 @@ def conditional_normal(
     mean : ndarray of shape (n_features,)
     covariance : ndarray of shape (n_features, n_features)
     observed : ndarray of bool, shape (n_features,)
+    factor : optional
+        The Cholesky factor of :math:`\Sigma_{oo}` (``scipy.linalg.cho_factor``'s result), if
+        already computed.
 
     Returns
     -------
@@ -109,7 +112,7 @@ def conditional_normal(
     o, m = observed, ~observed
     if not o.any():
         return np.broadcast_to(mean[m], (X_obs.shape[0], m.sum())).copy(), covariance[np.ix_(m, m)]
-    factor = _cholesky(covariance[np.ix_(o, o)])
+    factor = _cholesky(covariance[np.ix_(o, o)]) if factor is None else factor
     regression = cho_solve(factor, covariance[np.ix_(o, m)], check_finite=False).T  # Σ_mo Σ_oo⁻¹
     conditional_mean = mean[m] + (X_obs - mean[o]) @ regression.T
     conditional_covariance = covariance[np.ix_(m, m)] - regression @ covariance[np.ix_(o, m)]
@@ -125,13 +128,17 @@ def observed_loglik(X: NDArray, mean: NDArray, covariance: NDArray, patterns: Pa
     total = 0.0
     for missing, rows in _patterns(np.isnan(X)) if patterns is None else patterns:
         o = ~missing
-        if not o.any():
-            continue
-        L = _cholesky(covariance[np.ix_(o, o)])[0]
-        z = solve_triangular(L, (X[np.ix_(rows, o)] - mean[o]).T, lower=True, check_finite=False)
-        log_det = 2.0 * np.log(np.diag(L)).sum()
-        total += -0.5 * (rows.size * (o.sum() * LOG_2PI + log_det) + np.sum(z * z))
+        if o.any():
+            L = _cholesky(covariance[np.ix_(o, o)])[0]
+            total += _log_density_sum(X[np.ix_(rows, o)] - mean[o], L)
     return float(total)
+
+
+def _log_density_sum(centred: NDArray, L: NDArray) -> float:
+    r""":math:`\sum_n \log \mathcal{N}(y_n \mid 0, LL^\top)` for the rows :math:`y_n` of ``centred``."""
+    z = solve_triangular(L, centred.T, lower=True, check_finite=False)
+    log_det = 2.0 * np.log(np.diag(L)).sum()
+    return -0.5 * (centred.shape[0] * (centred.shape[1] * LOG_2PI + log_det) + float(np.sum(z * z)))
 
 
 def _standardised_change(mean: NDArray, covariance: NDArray, new_mean: NDArray, new_covariance: NDArray) -> float:
@@ -218,18 +225,20 @@ class MultivariateNormalEM(BaseEstimator):
                 f"X needs at least 2 rows with an observed value to estimate a covariance; got n_samples={X.shape[0]}."
             )
 
-        patterns = _patterns(np.isnan(X))
+        groups = [(missing, rows, X[np.ix_(rows, ~missing)]) for missing, rows in _patterns(np.isnan(X))]
         mean = np.nanmean(X, axis=0)
         covariance = np.diag(np.nanvar(X, axis=0)) + self.reg_covar * np.eye(X.shape[1])
-        history = [observed_loglik(X, mean, covariance, patterns)]
+        history = []
         converged = False
         for _ in range(self.max_iter):
             previous = mean, covariance
-            mean, covariance = self._m_step(*self._e_step(X, mean, covariance, patterns))
-            history.append(observed_loglik(X, mean, covariance, patterns))
+            filled, conditional, loglik = self._e_step(X, mean, covariance, groups)
+            history.append(loglik)
+            mean, covariance = self._m_step(filled, conditional)
             if _standardised_change(*previous, mean, covariance) <= self.tol:
                 converged = True
                 break
+        history.append(self._e_step(X, mean, covariance, groups)[2])
         if not converged:
             warnings.warn(
                 f"MultivariateNormalEM did not converge in max_iter={self.max_iter} iterations.",
@@ -244,19 +253,26 @@ class MultivariateNormalEM(BaseEstimator):
         return self
 
     @staticmethod
-    def _e_step(X: NDArray, mean: NDArray, covariance: NDArray, patterns: Patterns) -> tuple[NDArray, NDArray]:
+    def _e_step(
+        X: NDArray, mean: NDArray, covariance: NDArray, groups: list[tuple[NDArray[np.bool_], NDArray[np.intp], NDArray]]
+    ) -> tuple[NDArray, NDArray, float]:
         r"""The expectations :math:`\hat x_n = \mathbb{E}[x_n]` (rows of ``X`` with conditional means filled
-        in) and :math:`\sum_n C_n`, the summed conditional covariances of the missing blocks."""
+        in), :math:`\sum_n C_n`, the summed conditional covariances of the missing blocks, and the
+        observed-data log-likelihood of :math:`(\mu, \Sigma)` (:func:`observed_loglik`), which needs the
+        same Cholesky factor of :math:`\Sigma_{oo}` per pattern. ``groups``: each pattern of missing
+        entries with its rows and their observed entries (computed once per fit)."""
         filled = X.copy()
         conditional = np.zeros((X.shape[1], X.shape[1]))
-        for missing, rows in patterns:
-            if not missing.any():
-                continue
+        loglik = 0.0
+        for missing, rows, X_observed in groups:
             observed = ~missing
-            cond_mean, cond_cov = conditional_normal(X[np.ix_(rows, observed)], mean, covariance, observed)
-            filled[np.ix_(rows, missing)] = cond_mean
-            conditional[np.ix_(missing, missing)] += rows.size * cond_cov
-        return filled, conditional
+            factor = _cholesky(covariance[np.ix_(observed, observed)])
+            loglik += _log_density_sum(X_observed - mean[observed], factor[0])
+            if missing.any():
+                cond_mean, cond_cov = conditional_normal(X_observed, mean, covariance, observed, factor)
+                filled[np.ix_(rows, missing)] = cond_mean
+                conditional[np.ix_(missing, missing)] += rows.size * cond_cov
+        return filled, conditional, loglik
 
     def _m_step(self, filled: NDArray, conditional: NDArray) -> tuple[NDArray, NDArray]:
         r""":math:`\mu = \frac1N \sum_n \hat x_n`, :math:`\Sigma = \frac1N \sum_n \big[(\hat x_n - \mu)(\hat x_n - \mu)^\top + C_n\big]`
