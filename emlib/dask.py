@@ -256,6 +256,7 @@ class GaussianMixture(gmm.GaussianMixture):
         shift = first_block_mean(X)
         runs = (self._em_blocks(X, self._initial_parameters(sample, given, rng), shift) for _ in range(self.n_init))
         self._keep_best(sample, runs)
+        self.lower_bound_ = float(self.loglik_history_[-1] / X.shape[0])  # per row of X, not of the sample
         return self
 
     def _em_blocks(self, X: da.Array, params: MixtureParameters, shift: NDArray) -> tuple[MixtureParameters, NDArray, bool]:

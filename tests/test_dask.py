@@ -70,6 +70,7 @@ def test_the_passes_run_on_both_worker_processes(client):
         warnings.simplefilter("ignore")
         fit.fit(X)
     assert fit.means_.shape == (2, 4)
+    assert fit.lower_bound_ == pytest.approx(fit.loglik_history_[-1] / 200_000)  # per row of X, not of the sample
     assert np.all(np.diff(fit.loglik_history_) > -1e-9 * abs(fit.loglik_history_[-1]))
     mapped = [task for task in stream.data if "block_statistics" in str(task["key"])]
     assert len(mapped) == 10 * len(fit.loglik_history_)  # every block, every pass, once
