@@ -155,7 +155,7 @@ def out_of_core(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------- (c) scaling
-def scaling(args: argparse.Namespace) -> None:
+def scaling(args: argparse.Namespace) -> dict[tuple[int, int], float]:
     D, K, N = args.features, args.components, args.rows
     times = {}
     for workers, n_rows in ((1, N), (2, N), (2, 2 * N)):
@@ -173,6 +173,7 @@ def scaling(args: argparse.Namespace) -> None:
     print(f"  1 worker,  N = {N:>11,}: {one:.3f} s")
     print(f"  2 workers, N = {N:>11,}: {two:.3f} s   strong scaling: {two / one:.2f} (ideal 0.50)")
     print(f"  2 workers, N = {2 * N:>11,}: {weak:.3f} s   weak scaling:   {weak / one:.2f} (ideal 1.00)")
+    return times
 
 
 # ---------------------------------------------------------------------- (d) dask-ml
