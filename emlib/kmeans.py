@@ -131,7 +131,7 @@ def update_centers(X: NDArray, labels: NDArray[np.intp], n_clusters: int) -> tup
     return centers, counts
 
 
-@numba.njit(cache=True, boundscheck=False)
+@numba.njit(cache=True, boundscheck=False, fastmath={"reassoc"})
 def lloyd_pass(
     X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, tie_rtol: float = TIE_RTOL
 ) -> tuple[NDArray[np.intp], NDArray, NDArray, NDArray]:

@@ -44,7 +44,7 @@ Patterns = list[tuple[NDArray[np.bool_], NDArray[np.intp]]]
 
 
 def _patterns(missing: NDArray[np.bool_]) -> Patterns:
-    """The distinct rows of the missing-value mask, each with the indices of its rows (ascending).
+    r"""The distinct rows of the missing-value mask, each with the indices of its rows (ascending).
 
     One sort of the rows by pattern, :math:`O(N \log N)` whatever the number of patterns; a fit
     computes it once.
