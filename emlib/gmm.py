@@ -251,16 +251,39 @@ def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArra
     return out
 
 
+def _squared_mahalanobis_spherical(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
+    r""":math:`\lambda_k \lVert x_n - \mu_k \rVert^2` for spherical precisions :math:`\lambda_k`, shape (K, N).
+
+    With :math:`y_n = x_n - s` and :math:`m_k = \mu_k - s` for the mean :math:`s` of the means, it is
+    :math:`\lambda_k (\lVert y_n \rVert^2 - 2\, m_k^\top y_n + \lVert m_k \rVert^2)`: one matrix product
+    over all components and the row norms, per block of rows (half the products of the diagonal
+    case, whose :math:`\lambda_{kd}` differ along :math:`d`).
+    """
+    shift = means.mean(axis=0)
+    centred_means = means - shift
+    constant = np.einsum("kd,kd->k", centred_means, centred_means)[:, None]
+    out = np.empty((means.shape[0], X.shape[0]))
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = X[block] - shift
+        squared = -2.0 * (centred_means @ Y.T)
+        squared += np.einsum("nd,nd->n", Y, Y)
+        squared += constant
+        np.maximum(squared, 0.0, out=squared)  # round-off can make a zero distance negative
+        np.multiply(squared, precisions[:, None], out=out[:, block])
+    return out
+
+
 def _log_gaussian_density_kn(X: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
     r""":math:`\log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` from the precision factors, shape (K, N) (component-major)."""
-    K, D = means.shape
+    D = means.shape[1]
     if covariance_type == "full":
         maha = _squared_mahalanobis_cholesky(X, means, factors)
     elif covariance_type == "tied":
         maha = _squared_mahalanobis_tied(X, means, factors)
+    elif covariance_type == "diag":
+        maha = _squared_mahalanobis_diagonal(X, means, factors**2)
     else:
-        precisions = np.broadcast_to((factors**2).reshape(K, -1), (K, D))
-        maha = _squared_mahalanobis_diagonal(X, means, precisions)
+        maha = _squared_mahalanobis_spherical(X, means, factors**2)
     maha *= -0.5
     maha += (_log_det_precision_cholesky(factors, covariance_type, D) - 0.5 * D * LOG_2PI).reshape(-1, 1)
     return maha
@@ -466,10 +489,10 @@ def m_step(
     elif covariance_type == "tied":
         covariances = _pooled_scatter(X, resp_kn, means) / Nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
-    else:
+    elif covariance_type == "diag":
         covariances = _weighted_diagonal_scatter(X, resp_kn, means) / Nk[:, None] + reg_covar
-        if covariance_type == "spherical":
-            covariances = covariances.mean(axis=1)
+    else:
+        covariances = _weighted_spherical_scatter(X, resp_kn, means) / (n_features * Nk) + reg_covar
     return MixtureParameters(weights, means, covariances)
 
 
@@ -506,6 +529,22 @@ def _weighted_diagonal_scatter(X: NDArray, resp_kn: NDArray, means: NDArray) -> 
         second_moments += resp_kn[:, block] @ (Y * Y)
     Nk = resp_kn.sum(axis=1)
     return np.maximum(second_moments - Nk[:, None] * (means - shift) ** 2, 0.0)
+
+
+def _weighted_spherical_scatter(X: NDArray, resp_kn: NDArray, means: NDArray) -> NDArray:
+    r""":math:`\sum_n \gamma_{nk} \lVert x_n - \mu_k \rVert^2`, shape (K,): the trace of :func:`_weighted_diagonal_scatter`.
+
+    As there, :math:`\sum_n \gamma_{nk} \lVert y_n \rVert^2 - N_k \lVert \mu_k - s \rVert^2` with :math:`y_n = x_n - s`,
+    but only the squared row norms enter the product with the responsibilities, not every
+    :math:`y_{nd}^2`.
+    """
+    shift = means.mean(axis=0)
+    second_moments = np.zeros(means.shape[0])
+    for block in _row_blocks(X.shape[0], X.shape[1]):
+        Y = X[block] - shift
+        second_moments += resp_kn[:, block] @ np.einsum("nd,nd->n", Y, Y)
+    Nk = resp_kn.sum(axis=1)
+    return np.maximum(second_moments - Nk * np.einsum("kd,kd->k", means - shift, means - shift), 0.0)
 
 
 def m_step_map(

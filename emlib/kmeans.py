@@ -218,7 +218,7 @@ def lloyd_pass(
 
 def kmeans_plusplus(
     X: NDArray, n_clusters: int, rng: np.random.Generator, n_local_trials: int | None = None,
-    sample_weight: NDArray | None = None,
+    sample_weight: NDArray | None = None, *, row_norms: NDArray | None = None,
 ) -> NDArray:
     r"""k-means++ seeding (Arthur & Vassilvitskii, 2007), in its greedy form.
 
@@ -230,6 +230,17 @@ def kmeans_plusplus(
     Distances to the candidates are :math:`\lVert y_n \rVert^2 - 2 y_n^\top y_c + \lVert y_c \rVert^2`
     on the data centred once, :math:`y = x - \bar x`, with the row norms computed once.
 
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    n_clusters : int
+    rng : numpy.random.Generator
+    n_local_trials : int, optional
+    sample_weight : ndarray of shape (n_samples,), optional
+    row_norms : ndarray of shape (n_samples,), optional
+        :math:`\lVert x_n \rVert^2`, given when ``X`` is already centred (as :class:`KMeans` has it):
+        ``X`` is then used as it is, without a centred copy.
+
     Returns
     -------
     ndarray of shape (n_clusters, n_features)
@@ -238,27 +249,66 @@ def kmeans_plusplus(
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    Y = X - X.mean(axis=0)
-    row_norms = np.einsum("nd,nd->n", Y, Y)
-
-    def squared_distances_to(rows: NDArray[np.intp]) -> NDArray:
-        return np.maximum(row_norms[:, None] - 2.0 * (Y @ Y[rows].T) + row_norms[rows], 0.0)
+    Y = X
+    if row_norms is None:
+        Y = X - X.mean(axis=0)
+        row_norms = np.einsum("nd,nd->n", Y, Y)
 
     weights = np.ones(n_samples) if sample_weight is None else sample_weight
+
+    def distances_and_potentials(candidates: NDArray[np.intp], closest: NDArray) -> tuple[NDArray, NDArray]:
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by name
+            products = Y @ Y[candidates].T
+        return _candidate_distances(products, row_norms, candidates, closest, weights)
+
     chosen = np.empty(n_clusters, dtype=np.intp)
     chosen[0] = rng.integers(n_samples) if sample_weight is None else rng.choice(n_samples, p=weights / weights.sum())
-    closest = squared_distances_to(chosen[:1])[:, 0]
+    closest = distances_and_potentials(chosen[:1], np.full(n_samples, np.inf))[0][:, 0]
     for k in range(1, n_clusters):
         total = weights @ closest
+        if not np.isfinite(total):
+            raise ValueError("squared distances overflow (data beyond about 1e154): rescale X, or use KMeans, "
+                             "which does.")
         if total <= 0.0:  # every point already sits on a centre (duplicates): any point will do
             candidates = rng.integers(n_samples, size=n_local_trials)
         else:
-            candidates = rng.choice(n_samples, size=n_local_trials, p=weights * closest / total)
-        d2_candidates = np.minimum(closest[:, None], squared_distances_to(candidates))
-        best = first_argmin(weights @ d2_candidates)  # the same candidate on every machine
+            candidates = _draw_proportional(weights * closest / total, n_local_trials, rng)
+        d2_candidates, potentials = distances_and_potentials(candidates, closest)
+        best = first_argmin(potentials)  # the same candidate on every machine
         chosen[k] = candidates[best]
         closest = d2_candidates[:, best]
     return X[chosen]
+
+
+@numba.njit(cache=True, boundscheck=False)
+def _candidate_distances(
+    products: NDArray, row_norms: NDArray, candidates: NDArray, closest: NDArray, sample_weight: NDArray
+) -> tuple[NDArray, NDArray]:
+    r"""Each point's squared distance to its nearest centre if candidate :math:`c` joined, and each candidate's potential.
+
+    .. math::
+
+        d_{nc} = \min\bigl(D(y_n)^2,\; \max(0, \lVert y_n \rVert^2 - 2\, y_n^\top y_c + \lVert y_c \rVert^2)\bigr),
+        \qquad \phi_c = \sum_n w_n d_{nc},
+
+    from ``products`` :math:`= Y Y_C^\top`, written over in place (one pass, no temporaries).
+    """
+    potentials = np.zeros(candidates.size)
+    for n in range(products.shape[0]):
+        for j in range(candidates.size):
+            d2 = products[n, j] * -2.0 + row_norms[n] + row_norms[candidates[j]]
+            d2 = min(closest[n], max(d2, 0.0))
+            products[n, j] = d2
+            potentials[j] += sample_weight[n] * d2
+    return products, potentials
+
+
+def _draw_proportional(p: NDArray, size: int, rng: np.random.Generator) -> NDArray[np.intp]:
+    """``size`` indices drawn with probabilities ``p``: the draws of ``rng.choice(len(p), size, p=p)``,
+    without its checks of ``p`` (each a pass over the data)."""
+    cdf = np.cumsum(p)
+    cdf /= cdf[-1]
+    return cdf.searchsorted(rng.random(size), side="right")
 
 
 class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -362,7 +412,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         row_norms = np.einsum("nd,nd->n", Z, Z)
         best = None
         for _ in range(n_init):
-            centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng, weights)
+            centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng, weights, row_norms)
             run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers), weights)
             if best is None or run[2][-1] < best[2][-1]:
                 best = run
@@ -392,9 +442,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def _initial_centers(self, X: NDArray, rng: np.random.Generator, sample_weight: NDArray | None) -> NDArray:
+    def _initial_centers(
+        self, X: NDArray, rng: np.random.Generator, sample_weight: NDArray | None, row_norms: NDArray | None = None
+    ) -> NDArray:
+        """Seeds among the rows of ``X``; ``row_norms``: its squared row norms, when ``X`` is centred."""
         if self.init == "k-means++":
-            return kmeans_plusplus(X, self.n_clusters, rng, sample_weight=sample_weight)
+            return kmeans_plusplus(X, self.n_clusters, rng, sample_weight=sample_weight, row_norms=row_norms)
         rows = np.flatnonzero(sample_weight > 0) if sample_weight is not None else np.arange(X.shape[0])
         return X[rng.choice(rows, size=self.n_clusters, replace=False)].copy()
 
@@ -407,7 +460,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         (whose distortion it records) and sums the rows of each cluster for the next centres.
         ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
         """
-        tol = self.tol * float(np.mean(np.var(X, axis=0)))
+        # the mean variance of the features, (mean_n ||x_n||^2 - ||mean_n x_n||^2) / D, from the row norms
+        mean = X.mean(axis=0)
+        tol = self.tol * max(float(row_norms.mean() - mean @ mean), 0.0) / X.shape[1]
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         labels, min_d2, sums, cluster_weights = lloyd_pass(X, row_norms, centers, weights)
         history = [weights @ min_d2]
@@ -460,7 +515,7 @@ def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
     """
     shift = X.mean(axis=0)
     Z = np.ascontiguousarray(X - shift)
-    largest = float(np.abs(Z).max())
+    largest = max(float(Z.max()), -float(Z.min()))  # max |Z|, without an |Z| temporary
     scale = np.ldexp(1.0, np.frexp(largest)[1]) if largest > 0.0 else np.float64(1.0)
     Z /= scale
     return Z, shift, scale

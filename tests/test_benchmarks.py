@@ -30,9 +30,10 @@ def test_bench_fit_prints_a_ratio_for_every_model_and_grid_point(capsys):
                      repeats=2)
     assert [(row.model, row.D, row.K) for row in rows] == [(m, D, 3) for m in bench.MODELS for D in (2, 5)]
     for row in rows:
-        assert len(row.per_iteration) == len(row.whole_fit) == 2
-        assert not np.any(np.isinf(row.per_iteration)) and np.all(np.array(row.whole_fit) > 0)  # noise at N=3000
-        assert min(row.iterations) >= 1
+        assert len(row.per_iteration) == len(row.same_start_fit) == len(row.whole_fit) == 2
+        assert not np.any(np.isinf(row.per_iteration))  # noise at N=3000
+        assert np.all(np.array(row.same_start_fit) > 0) and np.all(np.array(row.whole_fit) > 0)
+        assert min(row.iterations) >= 1 and min(row.same_start_iterations) >= 1
     printed = capsys.readouterr().out.splitlines()
     assert len(printed) == 3 + len(rows)
     assert printed[-1].split()[:3] == ["kmeans", "5", "3"]

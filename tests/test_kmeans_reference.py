@@ -221,3 +221,28 @@ def test_sample_weight_as_in_scikit_learn_and_as_repeated_rows(blobs):
 def test_bad_sample_weight_is_rejected(blobs, sample_weight, message):
     with pytest.raises((ValueError, TypeError), match=re.escape(message)):
         emlib.KMeans(3).fit(blobs, sample_weight=sample_weight)
+
+
+def test_kmeans_plusplus_draws_as_numpy_choice_does():
+    """Candidates are drawn by inverting the cumulative probabilities: the draws of rng.choice(p=...)."""
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        p = rng.random(int(rng.integers(1, 500))) ** 4
+        p /= p.sum()
+        ours = emlib.kmeans._draw_proportional(p, 5, np.random.default_rng(7))
+        np.testing.assert_array_equal(ours, np.random.default_rng(7).choice(p.size, size=5, p=p))
+
+
+def test_kmeans_plusplus_on_centred_data_with_its_row_norms(blobs):
+    """Given the squared row norms of centred data, k-means++ uses the data as they are: the same seeds."""
+    Y = blobs - blobs.mean(axis=0)
+    given = kmeans_plusplus(Y, 5, np.random.default_rng(3), row_norms=np.einsum("nd,nd->n", Y, Y))
+    np.testing.assert_array_equal(given, kmeans_plusplus(Y, 5, np.random.default_rng(3)))
+    np.testing.assert_allclose(given + blobs.mean(axis=0), kmeans_plusplus(blobs, 5, np.random.default_rng(3)), rtol=1e-14)
+
+
+def test_kmeans_plusplus_says_when_squared_distances_overflow():
+    X = np.array([[1e160, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="overflow"):
+        kmeans_plusplus(X, 2, np.random.default_rng(0))
+    assert np.isfinite(emlib.KMeans(2, random_state=0).fit(X).cluster_centers_).all()  # KMeans rescales first
