@@ -141,7 +141,10 @@ def lloyd_pass(
     centre minimises :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k` (the term
     :math:`\lVert x_n \rVert^2` is the same for every :math:`k`). The row is then added to its
     centre's sum, and its squared distance to that centre is computed directly, as
-    :math:`\sum_d (x_{nd} - \mu_{kd})^2`, so the distortion carries no cancellation error.
+    :math:`\sum_d (x_{nd} - \mu_{kd})^2`, so the distortion carries no cancellation error. The
+    compiler may reorder sums over :math:`d` (this one and :math:`\lVert \mu_k \rVert^2`) into SIMD lanes
+    (``fastmath={"reassoc"}``, nothing else), so their last bit can differ between processors: far
+    below the tie tolerance below, which decides the labels.
 
     The expansion's rounding error is at most a few :math:`\varepsilon_{\text{mach}}
     (\lVert x_n \rVert^2 + \lVert \mu_k \rVert^2)`. Centres whose values lie within
