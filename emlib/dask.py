@@ -57,7 +57,7 @@ from __future__ import annotations
 
 import math
 import threading
-import warnings
+import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -68,7 +68,6 @@ import dask.array as da
 import numpy as np
 import psutil  # a dependency of dask.distributed
 from numpy.typing import ArrayLike, NDArray
-from sklearn.exceptions import ConvergenceWarning
 
 from . import gmm, kmeans, streaming
 from ._validation import check_data, check_positive_int, check_random_state
@@ -81,6 +80,7 @@ __all__ = [
     "IncrementalGaussianMixture",
     "KMeans",
     "LloydStatistics",
+    "MixtureStatistics",
     "OnlineGaussianMixture",
     "block_statistics",
     "lloyd_block_statistics",
@@ -167,30 +167,33 @@ def _finite(block: NDArray) -> NDArray:
 
 def tree_sum(parts: list[Any]) -> Any:
     """The pairwise (tree) sum of delayed parts: ``ceil(log2(len(parts)))`` levels of ``+``."""
-    add = dask.delayed(_add, pure=True)
+    add = dask.delayed(operator.add, pure=True)
     while len(parts) > 1:
         parts = [add(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i] for i in range(0, len(parts), 2)]
     return parts[0]
 
 
-def _add(a: Any, b: Any) -> Any:
-    if isinstance(a, tuple):  # (statistics, log-likelihood) of a mixture
-        return a[0] + b[0], a[1] + b[1]
-    return a + b
-
-
 # ------------------------------------------------------------ Gaussian mixtures
+@dataclass(frozen=True)
+class MixtureStatistics:
+    r"""What one EM pass needs from a set of rows (a block, or a sum of blocks): the sufficient
+    statistics of :math:`x_n - c` under :math:`\gamma_{nk}` and the log-likelihood
+    :math:`\sum_n \log p(x_n \mid \theta)`. Both add over disjoint sets of rows."""
+
+    statistics: SufficientStatistics
+    loglik: float
+
+    def __add__(self, other: MixtureStatistics) -> MixtureStatistics:
+        return MixtureStatistics(self.statistics + other.statistics, self.loglik + other.loglik)
+
+
 def block_statistics(
     block: NDArray, params: MixtureParameters, covariance_type: str, shift: NDArray
-) -> tuple[SufficientStatistics, float]:
-    r"""The map: the E-step on one block and its statistics about the shift :math:`c`.
-
-    Returns the statistics of :math:`x_n - c` under :math:`\gamma_{nk}` and the block's
-    log-likelihood :math:`\sum_n \log p(x_n \mid \theta)`.
-    """
+) -> MixtureStatistics:
+    r"""The map: the E-step on one block and its statistics about the shift :math:`c`."""
     block = _finite(block)
     responsibilities, loglik = e_step(block, *params, covariance_type)
-    return sufficient_statistics(block - shift, responsibilities, covariance_type), float(loglik)
+    return MixtureStatistics(sufficient_statistics(block - shift, responsibilities, covariance_type), float(loglik))
 
 
 def shifted_parameters(params: MixtureParameters, shift: NDArray) -> MixtureParameters:
@@ -267,14 +270,16 @@ class GaussianMixture(gmm.GaussianMixture):
         history: list[float] = []
         converged = False
         for _ in range(self.max_iter + 1):
-            total, loglik = dask.compute(tree_sum([statistics(b, params, self.covariance_type, shift) for b in blocks]))[0]
-            history.append(loglik)
+            total = dask.compute(tree_sum([statistics(b, params, self.covariance_type, shift) for b in blocks]))[0]
+            history.append(total.loglik)
             if len(history) > 1 and abs(history[-1] - history[-2]) < self.tol * X.shape[0]:
                 converged = True
                 break
             if len(history) == self.max_iter + 1:
                 break
-            params = shifted_parameters(parameters_from_statistics(total, self.covariance_type, self.reg_covar), -shift)
+            params = shifted_parameters(
+                parameters_from_statistics(total.statistics, self.covariance_type, self.reg_covar), -shift
+            )
         return params, np.asarray(history), converged
 
 
@@ -394,12 +399,7 @@ class KMeans(kmeans.KMeans):
             if best is None or run[1][-1] < best[1][-1]:
                 best = run
         centers, history, converged = best
-        if not converged:
-            warnings.warn(
-                f"KMeans did not converge in max_iter={self.max_iter} iterations; increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        self._warn_unless(converged)
         self.cluster_centers_ = centers + shift
         self.labels_ = X.map_blocks(_block_labels, centers, shift, dtype=np.intp, drop_axis=1)
         self.inertia_history_ = history

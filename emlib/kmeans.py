@@ -430,13 +430,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             )
         with np.errstate(over="ignore"):  # a distortion beyond the largest double is inf
             centers, history = centers * scale + shift, history * scale * scale
-        if not converged:
-            warnings.warn(
-                f"KMeans did not converge in max_iter={self.max_iter} iterations; "
-                "increase max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
+        self._warn_unless(converged)
         self.cluster_centers_ = centers
         self.labels_ = labels
         self.inertia_history_ = history
@@ -444,6 +438,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         self.n_iter_ = len(history) - 1
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _warn_unless(self, converged: bool) -> None:
+        """The warning of a fit that reached ``max_iter`` before the stopping rule (for ``fit``'s caller)."""
+        if not converged:
+            warnings.warn(
+                f"KMeans did not converge in max_iter={self.max_iter} iterations; increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
 
     def _initial_centers(
         self, X: NDArray, rng: np.random.Generator, sample_weight: NDArray | None, row_norms: NDArray | None = None
