@@ -99,6 +99,12 @@ def seconds(run: Callable[[], object]) -> float:
         return time.perf_counter() - start
 
 
+def exactly(max_iter: int | None, tol: float) -> dict:
+    """Keywords for ``max_iter`` iterations that ``tol`` cannot stop (emlib needs tol > 0, scikit-learn
+    takes 0); none (the library's defaults) when ``max_iter`` is None."""
+    return {} if max_iter is None else dict(max_iter=max_iter, tol=tol)
+
+
 def same_start(model: str, X: np.ndarray, K: int, rng: np.random.Generator) -> tuple[Callable, Callable]:
     """Factories for emlib and scikit-learn from one common start.
 
@@ -107,19 +113,16 @@ def same_start(model: str, X: np.ndarray, K: int, rng: np.random.Generator) -> t
     """
     means = X[rng.choice(len(X), K, replace=False)]
     if model == "kmeans":
-        return (lambda m=None: emlib.KMeans(K, init=means, **({} if m is None else dict(max_iter=m, tol=1e-300))),
-                lambda m=None: SkKMeans(K, init=means, n_init=1, algorithm="lloyd",
-                                        **({} if m is None else dict(max_iter=m, tol=0.0))))
+        return (lambda m=None: emlib.KMeans(K, init=means, **exactly(m, 1e-300)),
+                lambda m=None: SkKMeans(K, init=means, n_init=1, algorithm="lloyd", **exactly(m, 0.0)))
     data_cov = np.cov(X, rowvar=False)
     covariances = {"full": np.repeat(data_cov[None], K, axis=0), "tied": data_cov,
                    "diag": np.repeat(np.diag(data_cov)[None], K, axis=0),
                    "spherical": np.full(K, np.diag(data_cov).mean())}[model]
     precisions = np.linalg.inv(covariances) if model in ("full", "tied") else 1.0 / covariances
     common = dict(covariance_type=model, weights_init=np.full(K, 1.0 / K), means_init=means)
-    return (lambda m=None: emlib.GaussianMixture(K, covariances_init=covariances, **common,
-                                                 **({} if m is None else dict(max_iter=m, tol=1e-300))),
-            lambda m=None: SkGaussianMixture(K, precisions_init=precisions, **common,
-                                             **({} if m is None else dict(max_iter=m, tol=0.0))))
+    return (lambda m=None: emlib.GaussianMixture(K, covariances_init=covariances, **common, **exactly(m, 1e-300)),
+            lambda m=None: SkGaussianMixture(K, precisions_init=precisions, **common, **exactly(m, 0.0)))
 
 
 def defaults(model: str, K: int, seed: int) -> tuple[object, object]:

@@ -56,8 +56,8 @@ same); without one Dask uses its local threaded scheduler.
 from __future__ import annotations
 
 import math
-import threading
 import operator
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass

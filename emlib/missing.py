@@ -238,7 +238,7 @@ class MultivariateNormalEM(BaseEstimator):
             if _standardised_change(*previous, mean, covariance) <= self.tol:
                 converged = True
                 break
-        history.append(self._e_step(X, mean, covariance, groups)[2])
+        history.append(observed_loglik(X, mean, covariance, [(missing, rows) for missing, rows, _ in groups]))
         if not converged:
             warnings.warn(
                 f"MultivariateNormalEM did not converge in max_iter={self.max_iter} iterations.",
