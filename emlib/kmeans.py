@@ -16,6 +16,8 @@ same two steps fused into one compiled pass over the data (:func:`lloyd_pass`, a
 Lloyd does): per block of rows one matrix product gives the inner products with the centres, then
 each row is assigned and added to its centre's sum while it is in the cache, so that no
 :math:`N \times K` distance matrix, :math:`N \times D` temporary or one-hot matrix is formed.
+Once few labels change, its passes skip the rows whose nearest centre a bound already settles
+(:func:`bounded_lloyd_pass`, Hamerly's algorithm): the same labels, with less work.
 """
 
 from __future__ import annotations
@@ -42,13 +44,16 @@ from ._validation import (
 )
 
 __all__ = [
-    "KMeans", "assign_labels", "first_argmin", "kmeans_plusplus", "lloyd_pass", "squared_distances", "update_centers",
+    "KMeans", "assign_labels", "bounded_lloyd_pass", "first_argmin", "kmeans_plusplus", "lloyd_pass", "squared_distances",
+    "update_centers",
 ]
 
 # Values within this relative distance of a minimum count as tied with it (see first_argmin).
 TIE_RTOL = 1e-9
 # Rows per block of lloyd_pass: the block and its inner products with the centres stay in the cache.
 BLOCK_ROWS = 256
+# KMeans tries the bounds of bounded_lloyd_pass once a pass changes fewer than this fraction of the labels.
+BOUNDS_BELOW_CHANGED = 0.1
 
 
 def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
@@ -174,49 +179,196 @@ def lloyd_pass(
     cluster_weights : ndarray of shape (n_clusters,)
         :math:`N_k = \sum_{n: z_n = k} w_n` (the number of points when every weight is 1).
     """
+    labels = np.zeros(X.shape[0], dtype=np.intp)
+    min_sq_dist, sums, cluster_weights, _ = bounded_lloyd_pass(
+        X, row_norms, centers, sample_weight, labels, np.zeros(0), np.zeros(len(centers)), False, False, tie_rtol
+    )
+    return labels, min_sq_dist, sums, cluster_weights
+
+
+@numba.njit(cache=True, boundscheck=False, fastmath={"reassoc"})
+def bounded_lloyd_pass(
+    X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, labels: NDArray[np.intp],
+    lower: NDArray, other_shift: NDArray, use_bounds: bool, make_bounds: bool, tie_rtol: float = TIE_RTOL,
+) -> tuple[NDArray, NDArray, NDArray, int]:
+    r""":func:`lloyd_pass` that skips the rows whose label a bound already settles (Hamerly, 2010).
+
+    The labels are those of :func:`lloyd_pass`; only the work differs. Row :math:`n`, labelled
+    :math:`a` by the last pass, keeps its label without the products with the other centres when
+
+    .. math:: d_a^2 + 2\tau_n < \max\Bigl(\ell_n^2,\; \tfrac14 \min_{k \ne a} \lVert \mu_a' - \mu_k'
+        \rVert^2\Bigr), \qquad \ell_n = \ell_n^{\text{old}} - \max_{k \ne a} \lVert \mu_k' - \mu_k \rVert,
+
+    with :math:`d_a = \lVert x_n - \mu_a' \rVert` computed directly (the distortion needs it anyway),
+    :math:`\ell_n^{\text{old}}` a lower bound on its distance to every other centre of the last pass, and
+    :math:`\tau_n` the tie tolerance of :func:`lloyd_pass`. By the triangle inequality both terms of
+    the maximum bound :math:`\lVert x_n - \mu_k' \rVert^2` from below for every :math:`k \ne a`, so every
+    other centre is farther than the tie tolerance and the full comparison would choose :math:`a`
+    too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities. A
+    row compared with every centre gets :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its
+    second-smallest value :math:`v` of :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
+
+    When most rows of a block are unsettled, the product is taken with the whole block rather
+    than with those rows gathered. The sums hold the rows of :func:`lloyd_pass`'s, added in
+    another order when bounds settle some rows, so the centres may differ from its in the last bit.
+
+    Parameters
+    ----------
+    X, row_norms, centers, sample_weight, tie_rtol : as in :func:`lloyd_pass`
+    labels : ndarray of shape (n_samples,)
+        In: the labels of the last pass (unused without bounds). Out: the new labels.
+    lower : ndarray of shape (n_samples,)
+        In: :math:`\ell_n^{\text{old}}` (unused without bounds). Out: :math:`\ell_n` for ``centers``.
+    other_shift : ndarray of shape (n_clusters,)
+        :math:`\max_{k \ne a} \lVert \mu_k' - \mu_k \rVert` for each label :math:`a`: how far the
+        other centres moved since the last pass.
+    use_bounds : bool
+        Whether to try the bounds; without, every row is compared with every centre.
+    make_bounds : bool
+        Whether to compute ``lower`` for the next pass (implied by ``use_bounds``).
+
+    Returns
+    -------
+    min_sq_dist, sums, cluster_weights : as in :func:`lloyd_pass`
+    n_changed : int
+        The number of rows whose label differs from the last pass's.
+    """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
-    center_norms = np.zeros(n_clusters)
-    for k in range(n_clusters):
-        for d in range(n_features):
-            center_norms[k] += centers[k, d] * centers[k, d]
+    center_norms = _center_norms(centers)
     largest_norm = center_norms.max()
+    quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
     minus_two_centers_t = np.ascontiguousarray(-2.0 * centers.T)
-    labels = np.empty(n_samples, dtype=np.intp)
     min_sq_dist = np.empty(n_samples)
     sums = np.zeros((n_clusters, n_features))
     cluster_weights = np.zeros(n_clusters)
     products = np.empty((BLOCK_ROWS, n_clusters))
+    compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
+    compared_rows = np.empty((BLOCK_ROWS, n_features))
+    n_changed = 0
+    make_bounds |= use_bounds
     for start in range(0, n_samples, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, n_samples - start)
-        if rows == BLOCK_ROWS:
-            np.dot(X[start : start + rows], minus_two_centers_t, products)
+        n_compared = rows
+        if use_bounds:
+            n_compared = 0
+            for n in range(start, start + rows):
+                a = labels[n]
+                lower[n] = max(lower[n] - other_shift[a], 0.0)
+                # No branches, which would be hard to predict: every row is added to centre a with weight 0
+                # unless settled, and listed for comparison, but kept in the list only if not settled.
+                min_sq_dist[n] = _squared_distance(X, n, centers, a)
+                margin = min_sq_dist[n] + 2.0 * tie_rtol * (row_norms[n] + largest_norm)
+                settled = (margin < quarter_gap[a]) | (margin < lower[n] * lower[n])
+                _add_row(sums, cluster_weights, X, n, centers, a, settled * sample_weight[n])
+                compared[n_compared] = n
+                n_compared += not settled
         else:
-            products[:rows] = np.dot(X[start : start + rows], minus_two_centers_t)
-        for i in range(rows):
-            n = start + i
-            # argmin_k ||mu_k||^2 - 2 x.mu_k; before: the smallest value at an index below it
-            best, label, before = center_norms[0] + products[i, 0], 0, np.inf
-            for k in range(1, n_clusters):
-                value = center_norms[k] + products[i, k]
-                if value < best:
-                    best, label, before = value, k, best
-            tie = best + tie_rtol * (row_norms[n] + largest_norm)
-            if before <= tie:  # rare: a lower index ties with the minimum; take the lowest
-                for k in range(label):
-                    if center_norms[k] + products[i, k] <= tie:
-                        label = k
-                        break
+            for j in range(rows):
+                compared[j] = start + j
+        whole = 2 * n_compared > rows  # a product with the whole block, rather than with the rows gathered
+        if whole:
+            np.dot(X[start : start + rows], minus_two_centers_t, products[:rows])
+        elif n_compared > 0:
+            for j in range(n_compared):
+                for d in range(n_features):
+                    compared_rows[j, d] = X[compared[j], d]
+            np.dot(compared_rows[:n_compared], minus_two_centers_t, products[:n_compared])
+        for j in range(n_compared):
+            n = compared[j]
+            i = n - start if whole else j
+            tie = tie_rtol * (row_norms[n] + largest_norm)
+            if make_bounds:
+                label, second = _two_nearest(center_norms, products, i, tie)
+                lower[n] = np.sqrt(max(second + row_norms[n] - tie, 0.0))
+            else:
+                label = _nearest(center_norms, products, i, tie)
+            n_changed += label != labels[n]
             labels[n] = label
-            weight = sample_weight[n]
-            cluster_weights[label] += weight
-            sq_dist = 0.0
-            for d in range(n_features):
-                difference = X[n, d] - centers[label, d]
-                sq_dist += difference * difference
-                sums[label, d] += weight * X[n, d]
-            min_sq_dist[n] = sq_dist
-    return labels, min_sq_dist, sums, cluster_weights
+            min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, label, sample_weight[n])
+    return min_sq_dist, sums, cluster_weights, n_changed
+
+
+@numba.njit(inline="always")
+def _add_row(
+    sums: NDArray, cluster_weights: NDArray, X: NDArray, n: int, centers: NDArray, label: int, weight: float
+) -> float:
+    r"""Add row :math:`n` to the update step's sums of centre :math:`k` = ``label`` (:math:`N_k
+    \mathrel{+}= w`, :math:`\sum_k \mathrel{+}= w\, x_n`) and return its squared distance to the centre,
+    :math:`\sum_d (x_{nd} - \mu_{kd})^2`, computed directly (no cancellation)."""
+    cluster_weights[label] += weight
+    sq_dist = 0.0
+    for d in range(X.shape[1]):
+        difference = X[n, d] - centers[label, d]
+        sq_dist += difference * difference
+        sums[label, d] += weight * X[n, d]
+    return sq_dist
+
+
+@numba.njit(inline="always")
+def _squared_distance(X: NDArray, n: int, centers: NDArray, k: int) -> float:
+    r""":math:`\sum_d (x_{nd} - \mu_{kd})^2`, directly (no cancellation)."""
+    sq_dist = 0.0
+    for d in range(X.shape[1]):
+        difference = X[n, d] - centers[k, d]
+        sq_dist += difference * difference
+    return sq_dist
+
+
+@numba.njit(inline="always")
+def _center_norms(centers: NDArray) -> NDArray:
+    r""":math:`\lVert \mu_k \rVert^2` for each centre."""
+    center_norms = np.zeros(centers.shape[0])
+    for k in range(centers.shape[0]):
+        for d in range(centers.shape[1]):
+            center_norms[k] += centers[k, d] * centers[k, d]
+    return center_norms
+
+
+@numba.njit(inline="always")
+def _nearest(center_norms: NDArray, products: NDArray, i: int, tie: float) -> int:
+    r"""The label of row ``i`` of ``products`` (:math:`-2\, x^\top \mu_k`): the lowest index whose value
+    :math:`v_k = \lVert \mu_k \rVert^2 - 2\, x^\top \mu_k` is within ``tie`` of the smallest (as
+    :func:`first_argmin`)."""
+    best, label, before = center_norms[0] + products[i, 0], 0, np.inf  # before: the smallest at a lower index
+    for k in range(1, center_norms.shape[0]):
+        value = center_norms[k] + products[i, k]
+        if value < best:
+            best, label, before = value, k, best
+    if before <= best + tie:  # rare: a lower index ties with the minimum; take the lowest
+        for k in range(label):
+            if center_norms[k] + products[i, k] <= best + tie:
+                return k
+    return label
+
+
+@numba.njit(inline="always")
+def _two_nearest(center_norms: NDArray, products: NDArray, i: int, tie: float) -> tuple[int, float]:
+    r""":func:`_nearest`, and the smallest value :math:`v_k` of the other centres (``inf`` for one centre)."""
+    best, label, second = center_norms[0] + products[i, 0], 0, np.inf
+    for k in range(1, center_norms.shape[0]):
+        value = center_norms[k] + products[i, k]
+        second = min(second, max(value, best))  # without a branch, which would be hard to predict
+        if value < best:
+            best, label = value, k
+    if second <= best + tie:  # rare: another centre ties with the nearest; the lowest index wins
+        for k in range(label):
+            if center_norms[k] + products[i, k] <= best + tie:
+                return k, best
+    return label, second
+
+
+@numba.njit(cache=True, boundscheck=False)
+def _nearest_other_center(centers: NDArray) -> NDArray:
+    r""":math:`\min_{k \ne a} \lVert \mu_a - \mu_k \rVert` for each centre :math:`a` (``inf`` for one centre)."""
+    n_clusters = centers.shape[0]
+    nearest = np.full(n_clusters, np.inf)
+    for a in range(n_clusters):
+        for k in range(a + 1, n_clusters):
+            distance = np.sqrt(_squared_distance(centers, a, centers, k))
+            nearest[a] = min(nearest[a], distance)
+            nearest[k] = min(nearest[k], distance)
+    return nearest
 
 
 def kmeans_plusplus(
@@ -462,27 +614,37 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> tuple[NDArray, NDArray, NDArray, bool]:
         """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged).
 
-        Each iteration is one :func:`lloyd_pass`: it assigns every row to the current centres
-        (whose distortion it records) and sums the rows of each cluster for the next centres.
-        ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
+        Each iteration is one pass of :func:`bounded_lloyd_pass`: it assigns every row to the current
+        centres (whose distortion it records) and sums the rows of each cluster for the next centres.
+        Its bounds cost a little per pass and pay once most labels settle, so they are kept from
+        the pass after fewer than ``BOUNDS_BELOW_CHANGED`` of the labels changed; they change the
+        work, not the labels. ``X`` is centred and scaled (:func:`_centred_and_scaled`),
+        ``row_norms`` its squared rows.
         """
         # the mean variance of the features, (mean_n ||x_n||^2 - ||mean_n x_n||^2) / D, from the row norms
         mean = X.mean(axis=0)
         tol = self.tol * max(float(row_norms.mean() - mean @ mean), 0.0) / X.shape[1]
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-        labels, min_d2, sums, cluster_weights = lloyd_pass(X, row_norms, centers, weights)
+        labels, lower = np.zeros(X.shape[0], dtype=np.intp), np.zeros(X.shape[0])
+        bounded = False  # whether lower holds Hamerly's bounds for the current centres
+        min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
+            X, row_norms, centers, weights, labels, lower, np.zeros(len(centers)), bounded, bounded
+        )
         history = [weights @ min_d2]
         converged = False
         for _ in range(self.max_iter):
             with np.errstate(invalid="ignore", divide="ignore"):
                 new_centers = sums / cluster_weights[:, None]  # the update step; empty clusters are NaN
             new_centers = _relocate_empty_clusters(X, new_centers, cluster_weights, min_d2)
-            new_labels, min_d2, sums, cluster_weights = lloyd_pass(X, row_norms, new_centers, weights)
+            shifts = np.sum((new_centers - centers) ** 2, axis=1)
+            make_bounds = bounded or n_changed < BOUNDS_BELOW_CHANGED * X.shape[0]
+            min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
+                X, row_norms, new_centers, weights, labels, lower, _largest_other(np.sqrt(shifts)), bounded, make_bounds
+            )
+            bounded = make_bounds
             history.append(weights @ min_d2)
-            moved = np.sum((new_centers - centers) ** 2)
-            unchanged = np.array_equal(new_labels, labels)
-            centers, labels = new_centers, new_labels
-            if unchanged or moved <= tol:
+            centers = new_centers
+            if n_changed == 0 or shifts.sum() <= tol:
                 converged = True
                 break
         return centers, labels, np.asarray(history), converged
@@ -525,6 +687,14 @@ def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
     scale = np.ldexp(1.0, np.frexp(largest)[1]) if largest > 0.0 else np.float64(1.0)
     Z /= scale
     return Z, shift, scale
+
+
+def _largest_other(values: NDArray) -> NDArray:
+    r""":math:`\max_{k \ne a} v_k` for each :math:`a` (``0`` for a single value)."""
+    order = np.argsort(values)
+    largest = np.full(values.shape, values[order[-1]])
+    largest[order[-1]] = values[order[-2]] if values.size > 1 else 0.0
+    return largest
 
 
 def _relocate_empty_clusters(X: NDArray, centers: NDArray, cluster_weights: NDArray, min_d2: NDArray) -> NDArray:

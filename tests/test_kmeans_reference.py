@@ -11,7 +11,9 @@ from sklearn.cluster import KMeans as SkKMeans
 from sklearn.exceptions import ConvergenceWarning
 
 import emlib
-from emlib.kmeans import assign_labels, first_argmin, kmeans_plusplus, lloyd_pass, squared_distances, update_centers
+from emlib.kmeans import (
+    assign_labels, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, squared_distances, update_centers,
+)
 
 
 @pytest.fixture(params=["faithful", "blobs"])
@@ -149,6 +151,59 @@ def test_lloyd_pass_gives_exact_ties_to_the_lowest_index():
     np.testing.assert_array_equal(labels, np.argmin(exact, axis=1))
     assert counts[5] == 0
     np.testing.assert_array_equal(min_d2, exact.min(axis=1))
+
+
+def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
+    if kind == "ties":  # binary rows: exact ties between centres, and a duplicated centre below
+        return rng.integers(0, 2, size=(900, 12)).astype(float)
+    X = rng.normal(size=(900, 3)) + rng.normal(scale=4.0, size=(6, 3))[rng.integers(6, size=900)]
+    return X + 1e6 if kind == "far" else X
+
+
+@pytest.mark.parametrize("kind", ["blobs", "ties", "far"])
+def test_bounded_passes_give_the_labels_of_full_passes(kind):
+    """Lloyd's iterations with Hamerly's bounds against full comparisons, pass by pass; the bounds
+    must stay below the true distance to every other centre."""
+    rng = np.random.default_rng(7)
+    X = _bounded_data(kind, rng)
+    X = np.ascontiguousarray(X - X.mean(axis=0))  # as KMeans centres the data
+    row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
+    centers = X[rng.choice(len(X), 7, replace=False)].copy()
+    centers[5] = centers[2]
+    labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
+    shift, bounded = np.zeros(7), False
+    for _ in range(8):
+        expected = lloyd_pass(X, row_norms, centers, weights)
+        min_d2, sums, cluster_weights, _ = bounded_lloyd_pass(
+            X, row_norms, centers, weights, labels, lower, shift, bounded, True
+        )
+        np.testing.assert_array_equal(labels, expected[0])
+        np.testing.assert_allclose(min_d2, expected[1], rtol=1e-13, atol=1e-300)
+        np.testing.assert_allclose(sums, expected[2], rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(cluster_weights, expected[3], rtol=1e-13)
+        distances = np.sqrt(((X[:, None, :] - centers[None]) ** 2).sum(axis=2))
+        distances[np.arange(len(X)), labels] = np.inf
+        assert np.all(lower <= distances.min(axis=1) * (1 + 1e-12))
+        new_centers = np.where(cluster_weights[:, None] > 0, sums / np.maximum(cluster_weights, 1e-300)[:, None], centers)
+        moved = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
+        shift = np.array([np.delete(moved, k).max() for k in range(7)])
+        centers, bounded = new_centers, True
+
+
+def test_bounds_settle_most_rows_near_convergence():
+    """With the centres unchanged but a claimed shift of 1e-3 for every centre, a settled row's bound
+    drops by exactly 1e-3, a compared row's is recomputed: most rows must be settled."""
+    rng = np.random.default_rng(8)
+    X = np.ascontiguousarray(_bounded_data("blobs", rng))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
+    centers = emlib.KMeans(6, random_state=0).fit(X).cluster_centers_
+    labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
+    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(6), False, True)
+    before = lower.copy()
+    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.full(6, 1e-3), True, True)
+    settled = lower == np.maximum(before - 1e-3, 0.0)
+    assert settled.mean() > 0.9
+    np.testing.assert_array_equal(labels, lloyd_pass(X, row_norms, centers, weights)[0])
 
 
 def test_fits_scaled_by_a_power_of_two_agree_bit_for_bit(blobs):
