@@ -374,11 +374,25 @@ def _normalise_log_joint(log_joint_kn: NDArray) -> tuple[NDArray, NDArray]:
     return resp, log_px
 
 
+def _posterior_kn(
+    X: NDArray, weights: NDArray, means: NDArray, factors: NDArray, covariance_type: str
+) -> tuple[NDArray, NDArray]:
+    """The (K, N) responsibilities and (N,) log-likelihoods: :func:`_normalise_log_joint` of
+    :func:`_log_joint_kn`, per block of rows, so that each block's log joint is normalised while it
+    is in the cache."""
+    resp_kn, log_px = np.empty((means.shape[0], X.shape[0])), np.empty(X.shape[0])
+    for block in _row_blocks(X.shape[0], means.shape[0]):
+        resp_kn[:, block], log_px[block] = _normalise_log_joint(
+            _log_joint_kn(X[block], weights, means, factors, covariance_type)
+        )
+    return resp_kn, log_px
+
+
 def _e_step(
     X: NDArray, weights: NDArray, means: NDArray, factors: NDArray, covariance_type: str
 ) -> tuple[NDArray, float]:
     """:func:`e_step` from the precision factors of :func:`precision_cholesky`."""
-    resp_kn, log_px = _normalise_log_joint(_log_joint_kn(X, weights, means, factors, covariance_type))
+    resp_kn, log_px = _posterior_kn(X, weights, means, factors, covariance_type)
     return resp_kn.T, float(log_px.sum())
 
 
@@ -389,9 +403,73 @@ def _weighted_e_step(
     (:func:`_e_step` when ``sample_weight`` is None)."""
     if sample_weight is None:
         return _e_step(X, params.weights, params.means, factors, covariance_type)
-    resp_kn, log_px = _normalise_log_joint(_log_joint_kn(X, params.weights, params.means, factors, covariance_type))
+    resp_kn, log_px = _posterior_kn(X, params.weights, params.means, factors, covariance_type)
     resp_kn *= sample_weight
     return resp_kn.T, float(sample_weight @ log_px)
+
+
+class _DiagonalSums(NamedTuple):
+    r"""What the M-step of diagonal and spherical covariances needs of the data, about a shift :math:`s`.
+
+    :math:`N_k = \sum_n \gamma_{nk}`, :math:`\sum_n \gamma_{nk} y_n` and :math:`\sum_n \gamma_{nk}
+    y_n^2` (elementwise; spherical: :math:`\lVert y_n \rVert^2`), with :math:`y_n = x_n - s`.
+    """
+
+    counts: NDArray
+    first: NDArray
+    second: NDArray
+    shift: NDArray
+
+
+def _diagonal_e_step(
+    X: NDArray, params: MixtureParameters, factors: NDArray, covariance_type: str, sample_weight: NDArray | None
+) -> tuple[_DiagonalSums, float]:
+    r"""The E-step and the sums of the next M-step in one pass, for diagonal and spherical covariances.
+
+    Each block of rows is normalised into responsibilities (times :math:`w_n` with
+    ``sample_weight``) and, while it is in the cache, added to the sums of :class:`_DiagonalSums`,
+    about the mean :math:`s` of the current means (which keeps the variances from cancelling for
+    data far from the origin). No (N, K) array is kept. Returns the sums and the (weighted) log-likelihood.
+    """
+    K, D = params.means.shape
+    shift = params.means.mean(axis=0)
+    counts, first = np.zeros(K), np.zeros((K, D))
+    second = np.zeros((K, D)) if covariance_type == "diag" else np.zeros(K)
+    loglik = 0.0
+    for block in _row_blocks(X.shape[0], max(K, D)):
+        resp_kn, log_px = _normalise_log_joint(
+            _log_joint_kn(X[block], params.weights, params.means, factors, covariance_type)
+        )
+        if sample_weight is not None:
+            resp_kn *= sample_weight[block]
+            log_px *= sample_weight[block]
+        loglik += log_px.sum()
+        Y = X[block] - shift
+        counts += resp_kn.sum(axis=1)
+        first += resp_kn @ Y
+        second += resp_kn @ (Y * Y if covariance_type == "diag" else np.einsum("nd,nd->n", Y, Y))
+    return _DiagonalSums(counts, first, second, shift), float(loglik)
+
+
+def _diagonal_m_step(sums: _DiagonalSums, covariance_type: str, reg_covar: float) -> MixtureParameters:
+    r""":func:`m_step` for diagonal and spherical covariances from the sums of :func:`_diagonal_e_step`.
+
+    .. math:: \mu_k = s + \frac{\sum_n \gamma_{nk} y_n}{N_k}, \qquad
+        \sigma^2_{kd} = \frac{\sum_n \gamma_{nk} y_{nd}^2 - N_k (\mu_{kd} - s_d)^2}{N_k} + \epsilon
+
+    (spherical: the mean over :math:`d`), with :math:`10\,\varepsilon_{\text{mach}}` added to the
+    :math:`N_k` that divide, as in :func:`m_step`.
+    """
+    Nk = sums.counts + 10 * np.finfo(float).eps
+    means = (sums.first + sums.counts[:, None] * sums.shift) / Nk[:, None]  # sum_n gamma x_n / N_k
+    centred_means = means - sums.shift
+    if covariance_type == "diag":
+        scatter = sums.second - sums.counts[:, None] * centred_means**2
+        covariances = np.maximum(scatter, 0.0) / Nk[:, None] + reg_covar
+    else:
+        scatter = sums.second - sums.counts * np.einsum("kd,kd->k", centred_means, centred_means)
+        covariances = np.maximum(scatter, 0.0) / (means.shape[1] * Nk) + reg_covar
+    return MixtureParameters(Nk / Nk.sum(), means, covariances)
 
 
 def e_step(
@@ -826,19 +904,34 @@ class GaussianMixture(MixtureScores, DensityMixin, BaseEstimator):
         the responsibilities handed to the M-step and the log-likelihood are weighted by it.
         """
         factors = precision_cholesky(params.covariances, self.covariance_type)
-        resp, loglik = _weighted_e_step(X, params, factors, self.covariance_type, sample_weight)
+        posterior, loglik = self._e_step(X, params, factors, sample_weight)
         history = [loglik]
         converged = False
         total_weight = X.shape[0] if sample_weight is None else sample_weight.sum()
         for _ in range(self.max_iter):
-            params = m_step(X, resp, self.covariance_type, self.reg_covar)
+            params = self._m_step(X, posterior)
             factors = precision_cholesky(params.covariances, self.covariance_type)
-            resp, loglik = _weighted_e_step(X, params, factors, self.covariance_type, sample_weight)
+            posterior, loglik = self._e_step(X, params, factors, sample_weight)
             history.append(loglik)
             if abs(history[-1] - history[-2]) < self.tol * total_weight:
                 converged = True
                 break
         return params, np.asarray(history), converged
+
+    def _e_step(
+        self, X: NDArray, params: MixtureParameters, factors: NDArray, sample_weight: NDArray | None
+    ) -> tuple[NDArray | _DiagonalSums, float]:
+        """The E-step, summarised for the M-step: the responsibilities, or, for diagonal and spherical
+        covariances, directly the sums their M-step needs (one pass over the data instead of two)."""
+        if self.covariance_type in ("diag", "spherical"):
+            return _diagonal_e_step(X, params, factors, self.covariance_type, sample_weight)
+        return _weighted_e_step(X, params, factors, self.covariance_type, sample_weight)
+
+    def _m_step(self, X: NDArray, posterior: NDArray | _DiagonalSums) -> MixtureParameters:
+        """The M-step from what :meth:`_e_step` returned."""
+        if isinstance(posterior, _DiagonalSums):
+            return _diagonal_m_step(posterior, self.covariance_type, self.reg_covar)
+        return m_step(X, posterior, self.covariance_type, self.reg_covar)
 
     # ------------------------------------------------------------ inference
     def _checked(self, X: ArrayLike) -> NDArray:

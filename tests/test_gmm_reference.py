@@ -199,6 +199,33 @@ def test_estimator_calls_the_published_steps(faithful):
     np.testing.assert_array_equal(fit.loglik_history_, [ll0, ll1])
 
 
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_pass_diagonal_em_is_m_step_then_e_step(blobs, covariance_type, weighted, monkeypatch):
+    """Diagonal and spherical fits add the next M-step's sums during the E-step, block by block
+    (here blocks of 7 rows and an uneven last block, far from the origin): the same path as
+    alternating the published m_step and e_step."""
+    monkeypatch.setattr(emlib.gmm, "BLOCK_ELEMENTS", 7 * 3)
+    X = blobs + 1e4
+    w = np.random.default_rng(3).integers(0, 4, len(X)).astype(float) if weighted else np.ones(len(X))
+    params = start_values(X, 3, covariance_type, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fit = emlib.GaussianMixture(
+            3, covariance_type=covariance_type, max_iter=3, tol=1e-300, weights_init=params[0], means_init=params[1],
+            covariances_init=params[2],
+        ).fit(X, sample_weight=w if weighted else None)
+    history = [w @ logsumexp(log_joint(X, *params, covariance_type), axis=1)]
+    for _ in range(3):
+        resp, _ = e_step(X, *params, covariance_type)
+        params = m_step(X, resp * w[:, None], covariance_type)
+        history.append(w @ logsumexp(log_joint(X, *params, covariance_type), axis=1))
+    np.testing.assert_allclose(fit.loglik_history_, history, rtol=1e-12)
+    np.testing.assert_allclose(fit.weights_, params.weights, rtol=1e-10)
+    np.testing.assert_allclose(fit.means_, params.means, rtol=1e-12)
+    np.testing.assert_allclose(fit.covariances_, params.covariances, rtol=1e-8)
+
+
 # ------------------------------------------------------------ the estimator
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("init_params", ["kmeans", "k-means++", "random", "random_from_data"])
