@@ -255,8 +255,9 @@ def bounded_lloyd_pass(
             for n in range(start, start + rows):
                 a = labels[n]
                 lower[n] = max(lower[n] - other_shift[a], 0.0)
-                # No branches, which would be hard to predict: every row is added to centre a with weight 0
-                # unless settled, and listed for comparison, but kept in the list only if not settled.
+                # No branches, which would be hard to predict: every row is added to centre a (with weight
+                # 0 unless settled; the distance _add_row returns is min_sq_dist[n] again) and listed for
+                # comparison, but kept in the list only if not settled.
                 min_sq_dist[n] = _squared_distance(X, n, centers, a)
                 margin = min_sq_dist[n] + 2.0 * tie_rtol * (row_norms[n] + largest_norm)
                 settled = (margin < quarter_gap[a]) | (margin < lower[n] * lower[n])
