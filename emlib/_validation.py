@@ -17,8 +17,8 @@ from scipy.sparse import issparse
 from sklearn.utils.validation import check_is_fitted
 
 
-def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDArray[np.float64]:
-    """Return ``X`` as a 2-D float64 array of real, finite numbers.
+def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False, keep_float32: bool = False) -> NDArray:
+    """Return ``X`` as a 2-D float64 array of real, finite numbers (float32 kept if ``keep_float32``).
 
     Parameters
     ----------
@@ -27,6 +27,8 @@ def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDA
         The argument's name, used in error messages.
     allow_nan : bool
         Whether ``np.nan`` is allowed (it marks a missing entry); ±inf never is.
+    keep_float32 : bool
+        Whether float32 input stays float32 (for an algorithm that is stable in it).
 
     Raises
     ------
@@ -61,7 +63,7 @@ def check_data(X: ArrayLike, name: str = "X", *, allow_nan: bool = False) -> NDA
     for axis, what in enumerate(("sample", "feature")):
         if array.shape[axis] == 0:
             raise ValueError(f"{name} is empty: 0 {what}(s) (shape={array.shape}) while a minimum of 1 is required.")
-    array = array.astype(np.float64, copy=False)
+    array = array.astype(np.float32 if keep_float32 and array.dtype == np.float32 else np.float64, copy=False)
     if np.isinf(array).any():
         raise ValueError(f"{name} contains infinity; every entry must be finite.")
     if not allow_nan and np.isnan(array).any():

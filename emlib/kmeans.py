@@ -162,9 +162,11 @@ def lloyd_pass(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features), C-contiguous
+        float64, or float32 (the products in float32, as scikit-learn's; the sums in float64).
     row_norms : ndarray of shape (n_samples,)
         :math:`\lVert x_n \rVert^2`, computed once per fit.
     centers : ndarray of shape (n_clusters, n_features)
+        In the dtype of ``X``.
     sample_weight : ndarray of shape (n_samples,)
         :math:`w_n`, the weight of each row in the sums (ones for plain k-means).
     tie_rtol : float
@@ -204,9 +206,11 @@ def bounded_lloyd_pass(
     :math:`\tau_n` the tie tolerance of :func:`lloyd_pass`. By the triangle inequality both terms of
     the maximum bound :math:`\lVert x_n - \mu_k' \rVert^2` from below for every :math:`k \ne a`, so every
     other centre is farther than the tie tolerance and the full comparison would choose :math:`a`
-    too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities. A
-    row compared with every centre gets :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its
-    second-smallest value :math:`v` of :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
+    too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities (for
+    float32 data, whose rounding is above the tie tolerance, it is :math:`64\,\varepsilon_{32}` times
+    :math:`\lVert x_n \rVert^2 + \max_k \lVert \mu_k \rVert^2`). A row compared with every centre gets
+    :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its second-smallest value :math:`v` of
+    :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
 
     When most rows of a block are unsettled, the product is taken with the whole block rather
     than with those rows gathered. The sums hold the rows of :func:`lloyd_pass`'s, added in
@@ -238,15 +242,18 @@ def bounded_lloyd_pass(
     center_norms = _center_norms(centers)
     largest_norm = center_norms.max()
     quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
-    minus_two_centers_t = np.ascontiguousarray(-2.0 * centers.T)
+    minus_two_centers_t = np.ascontiguousarray(centers.T)  # in the dtype of X (float32 or float64)
+    minus_two_centers_t *= -2.0
     min_sq_dist = np.empty(n_samples)
     sums = np.zeros((n_clusters, n_features))
     cluster_weights = np.zeros(n_clusters)
-    products = np.empty((BLOCK_ROWS, n_clusters))
+    products = np.empty((BLOCK_ROWS, n_clusters), dtype=X.dtype)
     compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
-    compared_rows = np.empty((BLOCK_ROWS, n_features))
+    compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)
     n_changed = 0
     make_bounds |= use_bounds
+    # the bounds' margin, relative to ||x||^2 + max ||mu||^2: the tie tolerance, or for float32 data above its rounding
+    slack_rtol = max(tie_rtol, 32.0 * np.finfo(X.dtype).eps)
     for start in range(0, n_samples, BLOCK_ROWS):
         rows = min(BLOCK_ROWS, n_samples - start)
         n_compared = rows
@@ -259,7 +266,7 @@ def bounded_lloyd_pass(
                 # 0 unless settled; the distance _add_row returns is min_sq_dist[n] again) and listed for
                 # comparison, but kept in the list only if not settled.
                 min_sq_dist[n] = _squared_distance(X, n, centers, a)
-                margin = min_sq_dist[n] + 2.0 * tie_rtol * (row_norms[n] + largest_norm)
+                margin = min_sq_dist[n] + 2.0 * slack_rtol * (row_norms[n] + largest_norm)
                 settled = (margin < quarter_gap[a]) | (margin < lower[n] * lower[n])
                 _add_row(sums, cluster_weights, X, n, centers, a, settled * sample_weight[n])
                 compared[n_compared] = n
@@ -281,7 +288,7 @@ def bounded_lloyd_pass(
             tie = tie_rtol * (row_norms[n] + largest_norm)
             if make_bounds:
                 label, second = _two_nearest(center_norms, products, i, tie)
-                lower[n] = np.sqrt(max(second + row_norms[n] - tie, 0.0))
+                lower[n] = np.sqrt(max(second + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
             else:
                 label = _nearest(center_norms, products, i, tie)
             n_changed += label != labels[n]
@@ -501,6 +508,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     n_iter_ : int
         Number of update steps of the kept run.
     n_features_in_ : int
+
+    Notes
+    -----
+    float32 data are fitted in float32, as by scikit-learn (half the memory): the products with the
+    centres in float32, the sums in float64, ``cluster_centers_`` float32. Their rounding (6e-8) is
+    above the 1e-9 tie tolerance, so a point within float32 rounding of a boundary between two
+    centres may be labelled differently on another machine. Other dtypes are converted to float64.
     """
 
     def __init__(
@@ -560,7 +574,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         -------
         self
         """
-        X = check_data(X)
+        X = check_data(X, keep_float32=True)
         n_init, given = self._check_parameters(X)
         weights = check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
@@ -569,7 +583,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         best = None
         for _ in range(n_init):
             centers = (given - shift) / scale if given is not None else self._initial_centers(Z, rng, weights, row_norms)
-            run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers), weights)
+            run = self._lloyd(Z, row_norms, np.ascontiguousarray(centers, dtype=Z.dtype), weights)
             if best is None or run[2][-1] < best[2][-1]:
                 best = run
         centers, labels, history, converged = best
@@ -584,7 +598,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         with np.errstate(over="ignore"):  # a distortion beyond the largest double is inf
             centers, history = centers * scale + shift, history * scale * scale
         self._warn_unless(converged)
-        self.cluster_centers_ = centers
+        self.cluster_centers_ = centers.astype(X.dtype)  # float32 for float32 data, as in scikit-learn
         self.labels_ = labels
         self.inertia_history_ = history
         self.inertia_ = float(history[-1])
@@ -623,8 +637,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         ``row_norms`` its squared rows.
         """
         # the mean variance of the features, (mean_n ||x_n||^2 - ||mean_n x_n||^2) / D, from the row norms
-        mean = X.mean(axis=0)
-        tol = self.tol * max(float(row_norms.mean() - mean @ mean), 0.0) / X.shape[1]
+        mean = X.mean(axis=0, dtype=np.float64)
+        tol = self.tol * max(float(row_norms.mean(dtype=np.float64) - mean @ mean), 0.0) / X.shape[1]
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         labels, lower = np.zeros(X.shape[0], dtype=np.intp), np.zeros(X.shape[0])
         bounded = False  # whether lower holds Hamerly's bounds for the current centres
@@ -636,8 +650,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         for _ in range(self.max_iter):
             with np.errstate(invalid="ignore", divide="ignore"):
                 new_centers = sums / cluster_weights[:, None]  # the update step; empty clusters are NaN
-            new_centers = _relocate_empty_clusters(X, new_centers, cluster_weights, min_d2)
-            shifts = np.sum((new_centers - centers) ** 2, axis=1)
+            new_centers = _relocate_empty_clusters(X, new_centers, cluster_weights, min_d2).astype(X.dtype)
+            shifts = np.sum((new_centers.astype(np.float64) - centers) ** 2, axis=1)
             make_bounds = bounded or n_changed < BOUNDS_BELOW_CHANGED * X.shape[0]
             min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
                 X, row_norms, new_centers, weights, labels, lower, _largest_other(np.sqrt(shifts)), bounded, make_bounds
@@ -674,7 +688,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
 
 def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
-    r"""``(Z, shift, scale)`` with :math:`Z = (X - \bar x) / s`, C-contiguous.
+    r"""``(Z, shift, scale)`` with :math:`Z = (X - \bar x) / s`, C-contiguous, in the dtype of ``X``.
 
     k-means commutes with translations and scalings, so :class:`KMeans` works on :math:`Z` and maps
     the centres back. Centring keeps the expansion of :func:`lloyd_pass` accurate for data far
@@ -682,7 +696,7 @@ def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
     \bar x_d \rvert`, keeps squared distances finite for data as large as :math:`10^{300}`. Division
     by a power of two is exact, so for every other input the result is the same, bit for bit.
     """
-    shift = X.mean(axis=0)
+    shift = X.mean(axis=0, dtype=np.float64).astype(X.dtype)  # float32 data: a float32 shift, subtracted as it is
     Z = np.ascontiguousarray(X - shift)
     largest = max(float(Z.max()), -float(Z.min()))  # max |Z|, without an |Z| temporary
     scale = np.ldexp(1.0, np.frexp(largest)[1]) if largest > 0.0 else np.float64(1.0)
