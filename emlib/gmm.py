@@ -229,47 +229,61 @@ def _squared_mahalanobis_tied(X: NDArray, means: NDArray, factor: NDArray) -> ND
     return out
 
 
-def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
-    r""":math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2` for diagonal precisions :math:`\lambda_k`, shape (K, N).
+class _DiagonalExpansion(NamedTuple):
+    r"""What every block of rows shares in :math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2`, diagonal
+    (:math:`\lambda_k` of shape (D,)) or spherical (:math:`\lambda_k` a scalar).
 
-    With :math:`y_n = x_n - s` and :math:`m_k = \mu_k - s` for the mean :math:`s` of the component
-    means, the sum is :math:`\lambda_k \cdot y_n^2 - 2 (\lambda_k m_k) \cdot y_n + \lambda_k \cdot m_k^2`:
-    two matrix products over all components, per block of rows. Shifting by :math:`s` first keeps the
-    expansion from cancelling for data far from the origin compared with their spread.
+    With :math:`y_n = x_n - s` and :math:`m_k = \mu_k - s` for the mean :math:`s` of the means, the
+    sum is :math:`\lambda_k \cdot y_n^2 - 2 (\lambda_k m_k) \cdot y_n + \lambda_k \cdot m_k^2`. Shifting
+    by :math:`s` first keeps the expansion from cancelling for data far from the origin compared
+    with their spread.
     """
+
+    shift: NDArray  # s
+    precisions: NDArray  # lambda: (K, D), or (K,) for spherical covariances
+    weighted_means: NDArray  # lambda_k m_k (diagonal); m_k (spherical: lambda_k multiplies at the end)
+    constant: NDArray  # lambda_k . m_k^2 (diagonal); ||m_k||^2 (spherical), shape (K, 1)
+
+
+def _diagonal_expansion(means: NDArray, precisions: NDArray) -> _DiagonalExpansion:
+    """The shared terms of :class:`_DiagonalExpansion`, once per set of parameters."""
     shift = means.mean(axis=0)
     centred_means = means - shift
-    weighted_means = precisions * centred_means
+    weighted_means = precisions * centred_means if precisions.ndim == 2 else centred_means
     constant = np.einsum("kd,kd->k", weighted_means, centred_means)[:, None]
+    return _DiagonalExpansion(shift, precisions, weighted_means, constant)
+
+
+def _centred_squares(Y: NDArray, expansion: _DiagonalExpansion) -> NDArray:
+    r""":math:`y_n^2` elementwise (diagonal), or :math:`\lVert y_n \rVert^2` (spherical)."""
+    return Y * Y if expansion.precisions.ndim == 2 else np.einsum("nd,nd->n", Y, Y)
+
+
+def _squared_mahalanobis_centred(expansion: _DiagonalExpansion, Y: NDArray, squares: NDArray) -> NDArray:
+    r"""The sum of :class:`_DiagonalExpansion` for a block of centred rows :math:`y_n = x_n - s` and their
+    :func:`_centred_squares`, shape (K, rows): two matrix products over all components (diagonal), or
+    one and the row norms (spherical, half the products: its :math:`\lambda_k` do not vary along :math:`d`)."""
+    if expansion.precisions.ndim == 2:
+        maha = expansion.precisions @ squares.T
+        maha -= 2.0 * (expansion.weighted_means @ Y.T)
+    else:
+        maha = -2.0 * (expansion.weighted_means @ Y.T)
+        maha += squares
+    maha += expansion.constant
+    np.maximum(maha, 0.0, out=maha)  # round-off can make a zero distance negative
+    if expansion.precisions.ndim == 1:
+        maha *= expansion.precisions[:, None]
+    return maha
+
+
+def _squared_mahalanobis_diagonal(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
+    r""":math:`\sum_d \lambda_{kd} (x_{nd} - \mu_{kd})^2` for diagonal (K, D) or spherical (K,) precisions
+    :math:`\lambda`, shape (K, N), per block of rows (see :class:`_DiagonalExpansion`)."""
+    expansion = _diagonal_expansion(means, precisions)
     out = np.empty((means.shape[0], X.shape[0]))
     for block in _row_blocks(X.shape[0], X.shape[1]):
-        Y = X[block] - shift
-        maha = precisions @ (Y * Y).T
-        maha -= 2.0 * (weighted_means @ Y.T)
-        maha += constant
-        np.maximum(maha, 0.0, out=out[:, block])  # round-off can make a zero distance negative
-    return out
-
-
-def _squared_mahalanobis_spherical(X: NDArray, means: NDArray, precisions: NDArray) -> NDArray:
-    r""":math:`\lambda_k \lVert x_n - \mu_k \rVert^2` for spherical precisions :math:`\lambda_k`, shape (K, N).
-
-    With :math:`y_n = x_n - s` and :math:`m_k = \mu_k - s` for the mean :math:`s` of the means, it is
-    :math:`\lambda_k (\lVert y_n \rVert^2 - 2\, m_k^\top y_n + \lVert m_k \rVert^2)`: one matrix product
-    over all components and the row norms, per block of rows (half the products of the diagonal
-    case, whose :math:`\lambda_{kd}` differ along :math:`d`).
-    """
-    shift = means.mean(axis=0)
-    centred_means = means - shift
-    constant = np.einsum("kd,kd->k", centred_means, centred_means)[:, None]
-    out = np.empty((means.shape[0], X.shape[0]))
-    for block in _row_blocks(X.shape[0], X.shape[1]):
-        Y = X[block] - shift
-        squared = -2.0 * (centred_means @ Y.T)
-        squared += np.einsum("nd,nd->n", Y, Y)
-        squared += constant
-        np.maximum(squared, 0.0, out=squared)  # round-off can make a zero distance negative
-        np.multiply(squared, precisions[:, None], out=out[:, block])
+        Y = X[block] - expansion.shift
+        out[:, block] = _squared_mahalanobis_centred(expansion, Y, _centred_squares(Y, expansion))
     return out
 
 
@@ -280,13 +294,24 @@ def _log_gaussian_density_kn(X: NDArray, means: NDArray, factors: NDArray, covar
         maha = _squared_mahalanobis_cholesky(X, means, factors)
     elif covariance_type == "tied":
         maha = _squared_mahalanobis_tied(X, means, factors)
-    elif covariance_type == "diag":
-        maha = _squared_mahalanobis_diagonal(X, means, factors**2)
     else:
-        maha = _squared_mahalanobis_spherical(X, means, factors**2)
+        maha = _squared_mahalanobis_diagonal(X, means, factors**2)
     maha *= -0.5
-    maha += (_log_det_precision_cholesky(factors, covariance_type, D) - 0.5 * D * LOG_2PI).reshape(-1, 1)
+    maha += _log_normaliser(factors, covariance_type, D)
     return maha
+
+
+def _log_normaliser(factors: NDArray, covariance_type: str, n_features: int) -> NDArray:
+    r""":math:`\log\lvert U_k \rvert - \tfrac{D}{2} \log 2\pi`, the constant of each log density, shape (K, 1)."""
+    log_det = _log_det_precision_cholesky(factors, covariance_type, n_features)
+    return np.reshape(log_det - 0.5 * n_features * LOG_2PI, (-1, 1))  # tied: one value for every component
+
+
+def _log_weights(weights: NDArray) -> NDArray:
+    r""":math:`\log \pi_k`, shape (K, 1); a weight of exactly 0 gives :math:`-\infty`, which the
+    normalisation handles."""
+    with np.errstate(divide="ignore"):
+        return np.log(weights)[:, None]
 
 
 def log_gaussian_density(
@@ -327,10 +352,8 @@ def log_gaussian_density(
 
 def _log_joint_kn(X: NDArray, weights: NDArray, means: NDArray, factors: NDArray, covariance_type: str) -> NDArray:
     r""":math:`\log \pi_k + \log \mathcal{N}(x_n \mid \mu_k, \Sigma_k)` from the precision factors, shape (K, N)."""
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives -inf, which the normalisation handles
-        log_weights = np.log(weights)
     lj = _log_gaussian_density_kn(X, means, factors, covariance_type)
-    lj += log_weights[:, None]
+    lj += _log_weights(weights)
     return lj
 
 
@@ -426,29 +449,34 @@ def _diagonal_e_step(
 ) -> tuple[_DiagonalSums, float]:
     r"""The E-step and the sums of the next M-step in one pass, for diagonal and spherical covariances.
 
-    Each block of rows is normalised into responsibilities (times :math:`w_n` with
-    ``sample_weight``) and, while it is in the cache, added to the sums of :class:`_DiagonalSums`,
-    about the mean :math:`s` of the current means (which keeps the variances from cancelling for
-    data far from the origin). No (N, K) array is kept. Returns the sums and the (weighted) log-likelihood.
+    Each block of rows is centred once, :math:`y_n = x_n - s` about the mean :math:`s` of the current
+    means (which keeps the variances from cancelling for data far from the origin), and its squares
+    serve both the log densities (:func:`_squared_mahalanobis_centred`) and the sums. The block is
+    normalised into responsibilities (times :math:`w_n` with ``sample_weight``) and, while it is in
+    the cache, added to the sums of :class:`_DiagonalSums`. No (N, K) array is kept. Returns the sums
+    and the (weighted) log-likelihood.
     """
     K, D = params.means.shape
-    shift = params.means.mean(axis=0)
+    expansion = _diagonal_expansion(params.means, factors**2)
+    log_constant = _log_weights(params.weights) + _log_normaliser(factors, covariance_type, D)
     counts, first = np.zeros(K), np.zeros((K, D))
     second = np.zeros((K, D)) if covariance_type == "diag" else np.zeros(K)
     loglik = 0.0
     for block in _row_blocks(X.shape[0], max(K, D)):
-        resp_kn, log_px = _normalise_log_joint(
-            _log_joint_kn(X[block], params.weights, params.means, factors, covariance_type)
-        )
+        Y = X[block] - expansion.shift
+        squares = _centred_squares(Y, expansion)
+        log_joint_kn = _squared_mahalanobis_centred(expansion, Y, squares)
+        log_joint_kn *= -0.5
+        log_joint_kn += log_constant
+        resp_kn, log_px = _normalise_log_joint(log_joint_kn)
         if sample_weight is not None:
             resp_kn *= sample_weight[block]
             log_px *= sample_weight[block]
         loglik += log_px.sum()
-        Y = X[block] - shift
         counts += resp_kn.sum(axis=1)
         first += resp_kn @ Y
-        second += resp_kn @ (Y * Y if covariance_type == "diag" else np.einsum("nd,nd->n", Y, Y))
-    return _DiagonalSums(counts, first, second, shift), float(loglik)
+        second += resp_kn @ squares
+    return _DiagonalSums(counts, first, second, expansion.shift), float(loglik)
 
 
 def _diagonal_m_step(sums: _DiagonalSums, covariance_type: str, reg_covar: float) -> MixtureParameters:
