@@ -342,10 +342,8 @@ def _nearest(center_norms: NDArray, products: NDArray, i: int, tie: float) -> in
         value = center_norms[k] + products[i, k]
         if value < best:
             best, label, before = value, k, best
-    if before <= best + tie:  # rare: a lower index ties with the minimum; take the lowest
-        for k in range(label):
-            if center_norms[k] + products[i, k] <= best + tie:
-                return k
+    if before <= best + tie:  # rare: a lower index ties with the minimum
+        return _lowest_within(center_norms, products, i, best + tie, label)
     return label
 
 
@@ -358,11 +356,21 @@ def _two_nearest(center_norms: NDArray, products: NDArray, i: int, tie: float) -
         second = min(second, max(value, best))  # without a branch, which would be hard to predict
         if value < best:
             best, label = value, k
-    if second <= best + tie:  # rare: another centre ties with the nearest; the lowest index wins
-        for k in range(label):
-            if center_norms[k] + products[i, k] <= best + tie:
-                return k, best
+    if second <= best + tie:  # rare: another centre ties with the nearest
+        lowest = _lowest_within(center_norms, products, i, best + tie, label)
+        if lowest < label:  # a lower index wins; the smallest value is then another centre's
+            return lowest, best
     return label, second
+
+
+@numba.njit(inline="always")
+def _lowest_within(center_norms: NDArray, products: NDArray, i: int, threshold: float, label: int) -> int:
+    r"""The lowest index :math:`k \le` ``label`` whose value :math:`v_k` is at most ``threshold`` (the
+    tie rule of :func:`first_argmin`; ``label``, the index of the smallest value, qualifies)."""
+    for k in range(label):
+        if center_norms[k] + products[i, k] <= threshold:
+            return k
+    return label
 
 
 @numba.njit(cache=True, boundscheck=False)

@@ -154,6 +154,26 @@ def test_lloyd_pass_gives_exact_ties_to_the_lowest_index():
     np.testing.assert_array_equal(min_d2, exact.min(axis=1))
 
 
+@pytest.mark.parametrize("make_bounds", [False, True])
+def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
+    """Rows on the bisector of centres 0 and 1 (up to rounding): the compiled pass must treat the
+    rounding differences as ties and choose centre 0, with or without computing bounds."""
+    rng = np.random.default_rng(14)
+    centers = np.array([[0.3, -0.2, 0.1], [-0.1, 0.4, 0.25], [5.0, 5.0, 5.0]])
+    normal = centers[1] - centers[0]
+    along = rng.normal(size=(2000, 3))
+    along -= np.outer(along @ normal / (normal @ normal), normal)  # perpendicular to the centres' difference
+    X = np.ascontiguousarray((centers[0] + centers[1]) / 2 + along)
+    values = np.einsum("kd,kd->k", centers, centers) - 2 * X @ centers.T
+    assert np.mean(values[:, 1] < values[:, 0]) > 0.1  # a strict argmin would often choose 1
+    labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
+    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(3), False, make_bounds)
+    np.testing.assert_array_equal(labels, 0)
+    if make_bounds:  # the bound for the other centres is the distance to centre 1, the tied one
+        np.testing.assert_allclose(lower, np.sqrt(((X - centers[1]) ** 2).sum(axis=1)), rtol=1e-6)
+
+
 def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "ties":  # binary rows: exact ties between centres, and a duplicated centre below
         return rng.integers(0, 2, size=(900, 12)).astype(float)
