@@ -86,10 +86,11 @@ def check_n_features(X: NDArray, n_features: int, estimator: str = "the estimato
         raise ValueError(f"{name} has {X.shape[1]} features, but {estimator} is expecting {n_features} features as input.")
 
 
-def check_fitted_data(estimator: Any, X: ArrayLike, *, allow_nan: bool = False) -> NDArray[np.float64]:
-    """For ``predict`` and friends: the estimator is fitted, and ``X`` is valid data of its width."""
+def check_fitted_data(estimator: Any, X: ArrayLike, *, allow_nan: bool = False, keep_float32: bool = False) -> NDArray:
+    """For ``predict`` and friends: the estimator is fitted, and ``X`` is valid data of its width
+    (float64, or float32 kept if ``keep_float32``, as in :func:`check_data`)."""
     check_is_fitted(estimator)
-    X = check_data(X, allow_nan=allow_nan)
+    X = check_data(X, allow_nan=allow_nan, keep_float32=keep_float32)
     check_n_features(X, estimator.n_features_in_, type(estimator).__name__)
     return X
 

@@ -522,6 +522,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     centres in float32, the sums in float64, ``cluster_centers_`` float32. Their rounding (6e-8) is
     above the 1e-9 tie tolerance, so a point within float32 rounding of a boundary between two
     centres may be labelled differently on another machine. Other dtypes are converted to float64.
+    After a float32 fit, ``predict``, ``score`` and ``transform`` work on float32 data in float32
+    (``transform`` returns float32, as scikit-learn's), and on any other data in float64.
     """
 
     def __init__(
@@ -671,27 +673,34 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 break
         return centers, labels, np.asarray(history), converged
 
+    def _fitted_data(self, X: ArrayLike) -> NDArray:
+        """``X`` checked against the fit; float32 only if the centres are float32 too (a fit on float32
+        data), else float64 (where scikit-learn raises for the mixed dtypes)."""
+        X = check_fitted_data(self, X, keep_float32=True)
+        return X if X.dtype == self.cluster_centers_.dtype else X.astype(np.float64)
+
     def _assign(self, X: NDArray) -> tuple[NDArray[np.intp], NDArray]:
         """Labels and squared distances of ``X`` for the fitted centres, by the pass :meth:`fit` uses."""
         Z, shift, scale = _centred_and_scaled(X)
-        centers = np.ascontiguousarray((self.cluster_centers_ - shift) / scale)
+        centers = np.ascontiguousarray(((self.cluster_centers_.astype(np.float64) - shift) / scale).astype(Z.dtype))
         labels, min_d2, _, _ = lloyd_pass(Z, np.einsum("nd,nd->n", Z, Z), centers, np.ones(Z.shape[0]))
         with np.errstate(over="ignore"):
             return labels, min_d2 * scale * scale  # not scale**2, which may overflow where d2 is 0
 
     def transform(self, X: ArrayLike) -> NDArray:
         r"""The distance :math:`\lVert x_n - \mu_k \rVert` from every row of ``X`` to every fitted centre,
-        shape (n_samples, n_clusters) (as scikit-learn's: ``KMeans`` as a pipeline step)."""
-        X = check_fitted_data(self, X)
-        return np.sqrt(squared_distances(X, self.cluster_centers_))
+        shape (n_samples, n_clusters) (as scikit-learn's: ``KMeans`` as a pipeline step); float32 for
+        float32 data after a fit on float32 data."""
+        X = self._fitted_data(X)
+        return np.sqrt(squared_distances(X, self.cluster_centers_.astype(X.dtype)))
 
     def predict(self, X: ArrayLike) -> NDArray[np.intp]:
         """The index of the nearest fitted centre for each row of ``X``."""
-        return self._assign(check_fitted_data(self, X))[0]
+        return self._assign(self._fitted_data(X))[0]
 
     def score(self, X: ArrayLike, y: Any = None) -> float:
         """Minus the distortion of ``X`` with the fitted centres (higher is better, as in scikit-learn)."""
-        return -float(self._assign(check_fitted_data(self, X))[1].sum())
+        return -float(self._assign(self._fitted_data(X))[1].sum())
 
 
 def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:

@@ -233,6 +233,27 @@ def test_float32_data_are_fitted_in_float32_as_by_scikit_learn(blobs):
     assert peaks[1] < 0.7 * peaks[0]
 
 
+def test_float32_predictions_are_float32_as_scikit_learn_s(blobs):
+    """After a float32 fit, float32 data are assigned in float32 and ``transform`` returns float32, as
+    in scikit-learn; mixing dtypes (where scikit-learn raises) works in float64."""
+    X = (blobs * 3.0 + 100.0).astype(np.float32)
+    init = X[[0, 150, 300, 450]]
+    ours = emlib.KMeans(4, init=init, tol=1e-10, max_iter=1000).fit(X)
+    theirs = SkKMeans(4, init=init, n_init=1, algorithm="lloyd", tol=1e-10, max_iter=1000).fit(X)
+    distances = ours.transform(X)
+    assert distances.dtype == theirs.transform(X).dtype == np.float32
+    np.testing.assert_allclose(distances, theirs.transform(X), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(ours.fit_transform(X), distances, rtol=1e-6)
+    assert np.mean(ours.predict(X) != theirs.predict(X)) <= 2 / len(X)
+    np.testing.assert_allclose(ours.score(X), theirs.score(X), rtol=1e-5)
+    widened = X.astype(np.float64)  # the same values in float64: computed in float64
+    assert ours.transform(widened).dtype == np.float64
+    np.testing.assert_allclose(ours.transform(widened), distances, rtol=1e-4, atol=1e-4)
+    double = emlib.KMeans(4, init=init.astype(np.float64), tol=1e-10, max_iter=1000).fit(widened)
+    np.testing.assert_array_equal(double.predict(X), double.predict(widened))
+    assert double.transform(X).dtype == np.float64
+
+
 def test_bounds_settle_most_rows_near_convergence():
     """With the centres unchanged but a claimed shift of 1e-3 for every centre, a settled row's bound
     drops by exactly 1e-3, a compared row's is recomputed: most rows must be settled."""
