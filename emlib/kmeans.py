@@ -44,16 +44,18 @@ from ._validation import (
 )
 
 __all__ = [
-    "KMeans", "assign_labels", "bounded_lloyd_pass", "first_argmin", "kmeans_plusplus", "lloyd_pass", "squared_distances",
-    "update_centers",
+    "KMeans", "assign_labels", "bounded_lloyd_pass", "first_argmin", "kmeans_plusplus", "lloyd_pass", "relabel_pass",
+    "squared_distances", "update_centers",
 ]
 
 # Values within this relative distance of a minimum count as tied with it (see first_argmin).
 TIE_RTOL = 1e-9
 # Rows per block of lloyd_pass: the block and its inner products with the centres stay in the cache.
 BLOCK_ROWS = 256
-# KMeans tries the bounds of bounded_lloyd_pass once a pass changes fewer than this fraction of the labels.
+# KMeans tries the bounds of bounded_lloyd_pass once a pass changes fewer than this fraction of the labels,
 BOUNDS_BELOW_CHANGED = 0.1
+# and only with at least this many clusters, or this many clusters times features (see _bounds_can_pay).
+BOUNDS_MIN_CLUSTERS, BOUNDS_MIN_WORK = 10, 100
 
 
 def squared_distances(X: NDArray, centers: NDArray) -> NDArray:
@@ -182,16 +184,40 @@ def lloyd_pass(
         :math:`N_k = \sum_{n: z_n = k} w_n` (the number of points when every weight is 1).
     """
     labels = np.zeros(X.shape[0], dtype=np.intp)
-    min_sq_dist, sums, cluster_weights, _ = bounded_lloyd_pass(
-        X, row_norms, centers, sample_weight, labels, np.zeros(0), np.zeros(len(centers)), False, False, tie_rtol
-    )
+    min_sq_dist, sums, cluster_weights, _ = relabel_pass(X, row_norms, centers, sample_weight, labels, tie_rtol)
     return labels, min_sq_dist, sums, cluster_weights
+
+
+@numba.njit(cache=True, boundscheck=False, fastmath={"reassoc"})
+def relabel_pass(
+    X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, labels: NDArray[np.intp],
+    tie_rtol: float = TIE_RTOL,
+) -> tuple[NDArray, NDArray, NDArray, int]:
+    """:func:`lloyd_pass` on the labels of the last pass, which it overwrites; returns ``min_sq_dist``,
+    ``sums``, ``cluster_weights`` and the number of labels it changed.
+
+    Each block's comparisons come first, then its sums, in a loop of their own: not waiting on the
+    comparisons, they run about 10% faster.
+    """
+    center_norms, largest_norm, minus_two_centers_t, products, min_sq_dist, sums, cluster_weights = _pass_buffers(
+        X, centers
+    )
+    n_changed = 0
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, X.shape[0])
+        np.dot(X[start:stop], minus_two_centers_t, products[: stop - start])
+        for n in range(start, stop):
+            label = _nearest(center_norms, products, n - start, tie_rtol * (row_norms[n] + largest_norm))
+            n_changed += label != labels[n]
+            labels[n] = label
+        _add_block(sums, cluster_weights, min_sq_dist, X, centers, labels, sample_weight, start, stop)
+    return min_sq_dist, sums, cluster_weights, n_changed
 
 
 @numba.njit(cache=True, boundscheck=False, fastmath={"reassoc"})
 def bounded_lloyd_pass(
     X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, labels: NDArray[np.intp],
-    lower: NDArray, other_shift: NDArray, use_bounds: bool, make_bounds: bool, tie_rtol: float = TIE_RTOL,
+    lower: NDArray, other_shift: NDArray, use_bounds: bool, tie_rtol: float = TIE_RTOL,
 ) -> tuple[NDArray, NDArray, NDArray, int]:
     r""":func:`lloyd_pass` that skips the rows whose label a bound already settles (Hamerly, 2010).
 
@@ -221,16 +247,15 @@ def bounded_lloyd_pass(
     ----------
     X, row_norms, centers, sample_weight, tie_rtol : as in :func:`lloyd_pass`
     labels : ndarray of shape (n_samples,)
-        In: the labels of the last pass (unused without bounds). Out: the new labels.
+        In: the labels of the last pass. Out: the new labels.
     lower : ndarray of shape (n_samples,)
-        In: :math:`\ell_n^{\text{old}}` (unused without bounds). Out: :math:`\ell_n` for ``centers``.
+        In: :math:`\ell_n^{\text{old}}` (unused without ``use_bounds``). Out: :math:`\ell_n` for ``centers``.
     other_shift : ndarray of shape (n_clusters,)
         :math:`\max_{k \ne a} \lVert \mu_k' - \mu_k \rVert` for each label :math:`a`: how far the
         other centres moved since the last pass.
     use_bounds : bool
-        Whether to try the bounds; without, every row is compared with every centre.
-    make_bounds : bool
-        Whether to compute ``lower`` for the next pass (implied by ``use_bounds``).
+        Whether ``lower`` holds bounds to try; without, every row is compared with every centre (and
+        ``lower`` computed for the next pass).
 
     Returns
     -------
@@ -239,20 +264,13 @@ def bounded_lloyd_pass(
         The number of rows whose label differs from the last pass's.
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
-    center_norms = _center_norms(centers)
-    largest_norm = center_norms.max()
+    center_norms, largest_norm, minus_two_centers_t, products, min_sq_dist, sums, cluster_weights = _pass_buffers(
+        X, centers
+    )
     quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
-    minus_two_centers_t = np.ascontiguousarray(centers.T)  # in the dtype of X (float32 or float64)
-    minus_two_centers_t *= -2.0
-    min_sq_dist = np.empty(n_samples)
-    sums = np.zeros((n_clusters, n_features))
-    cluster_weights = np.zeros(n_clusters)
-    products = np.empty((BLOCK_ROWS, n_clusters), dtype=X.dtype)
     compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
     compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)
     n_changed = 0
-    make_bounds |= use_bounds
     # the bounds' margin, relative to ||x||^2 + max ||mu||^2: the tie tolerance, or for float32 data above its rounding
     slack_rtol = max(tie_rtol, 32.0 * np.finfo(X.dtype).eps)
     for start in range(0, n_samples, BLOCK_ROWS):
@@ -282,18 +300,36 @@ def bounded_lloyd_pass(
         for j in range(n_compared):
             n = compared[j]
             i = n - start if whole else j
-            tie = tie_rtol * (row_norms[n] + largest_norm)
-            if make_bounds:
-                label, second = _two_nearest(center_norms, products, i, tie)
-                lower[n] = np.sqrt(max(second + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
-            else:
-                label = _nearest(center_norms, products, i, tie)
+            label, second = _two_nearest(center_norms, products, i, tie_rtol * (row_norms[n] + largest_norm))
+            lower[n] = np.sqrt(max(second + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
             n_changed += label != labels[n]
             labels[n] = label
-        # The sums in a loop of their own: not waiting on the comparisons, it runs about 10% faster.
-        for n in range(start, start + rows):
-            min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, labels[n], sample_weight[n])
+        _add_block(sums, cluster_weights, min_sq_dist, X, centers, labels, sample_weight, start, start + rows)
     return min_sq_dist, sums, cluster_weights, n_changed
+
+
+@numba.njit(inline="always")
+def _pass_buffers(X: NDArray, centers: NDArray) -> tuple:
+    r"""What a pass sets up once: :math:`\lVert \mu_k \rVert^2`, its largest value, :math:`-2 M^\top` (in the
+    dtype of ``X``, float32 or float64), a block's products and the outputs ``min_sq_dist``, ``sums``
+    and ``cluster_weights``."""
+    center_norms = _center_norms(centers)
+    minus_two_centers_t = np.ascontiguousarray(centers.T)
+    minus_two_centers_t *= -2.0
+    products = np.empty((BLOCK_ROWS, centers.shape[0]), dtype=X.dtype)
+    sums, cluster_weights = np.zeros(centers.shape), np.zeros(centers.shape[0])
+    return center_norms, center_norms.max(), minus_two_centers_t, products, np.empty(X.shape[0]), sums, cluster_weights
+
+
+@numba.njit(inline="always")
+def _add_block(
+    sums: NDArray, cluster_weights: NDArray, min_sq_dist: NDArray, X: NDArray, centers: NDArray, labels: NDArray,
+    sample_weight: NDArray, start: int, stop: int,
+) -> None:
+    """Add rows ``start`` to ``stop`` to the sums of their labels (:func:`_add_row`), their squared
+    distances into ``min_sq_dist``."""
+    for n in range(start, stop):
+        min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, labels[n], sample_weight[n])
 
 
 @numba.njit(inline="always")
@@ -638,12 +674,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ) -> tuple[NDArray, NDArray, NDArray, bool]:
         """One run of Lloyd's algorithm from ``centers``: (centres, labels, J history, converged).
 
-        Each iteration is one pass of :func:`bounded_lloyd_pass`: it assigns every row to the current
-        centres (whose distortion it records) and sums the rows of each cluster for the next centres.
-        Its bounds cost a little per pass and pay once most labels settle, so they are kept from
-        the pass after fewer than ``BOUNDS_BELOW_CHANGED`` of the labels changed; they change the
-        work, not the labels. ``X`` is centred and scaled (:func:`_centred_and_scaled`),
-        ``row_norms`` its squared rows.
+        Each iteration is one pass over the data: it assigns every row to the current centres (whose
+        distortion it records) and sums the rows of each cluster for the next centres. Hamerly's
+        bounds cost a little per pass and pay once most labels settle, so the passes are
+        :func:`relabel_pass` until one changes fewer than ``BOUNDS_BELOW_CHANGED`` of the labels,
+        then :func:`bounded_lloyd_pass` if :func:`_bounds_can_pay`; the bounds change the work, not
+        the labels (nor the sums).
+        ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
         """
         # the mean variance of the features, (mean_n ||x_n||^2 - ||mean_n x_n||^2) / D, from the row norms
         mean = X.mean(axis=0, dtype=np.float64)
@@ -651,9 +688,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         labels, lower = np.zeros(X.shape[0], dtype=np.intp), np.zeros(X.shape[0])
         bounded = False  # whether lower holds Hamerly's bounds for the current centres
-        min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
-            X, row_norms, centers, weights, labels, lower, np.zeros(len(centers)), bounded, bounded
-        )
+        can_pay = _bounds_can_pay(*centers.shape)
+        min_d2, sums, cluster_weights, n_changed = relabel_pass(X, row_norms, centers, weights, labels)
         history = [weights @ min_d2]
         converged = False
         for _ in range(self.max_iter):
@@ -661,11 +697,13 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                 new_centers = sums / cluster_weights[:, None]  # the update step; empty clusters are NaN
             new_centers = _relocate_empty_clusters(X, new_centers, cluster_weights, min_d2).astype(X.dtype)
             shifts = np.sum((new_centers.astype(np.float64) - centers) ** 2, axis=1)
-            make_bounds = bounded or n_changed < BOUNDS_BELOW_CHANGED * X.shape[0]
-            min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
-                X, row_norms, new_centers, weights, labels, lower, _largest_other(np.sqrt(shifts)), bounded, make_bounds
-            )
-            bounded = make_bounds
+            if bounded or (can_pay and n_changed < BOUNDS_BELOW_CHANGED * X.shape[0]):
+                min_d2, sums, cluster_weights, n_changed = bounded_lloyd_pass(
+                    X, row_norms, new_centers, weights, labels, lower, _largest_other(np.sqrt(shifts)), bounded
+                )
+                bounded = True
+            else:
+                min_d2, sums, cluster_weights, n_changed = relabel_pass(X, row_norms, new_centers, weights, labels)
             history.append(weights @ min_d2)
             centers = new_centers
             if n_changed == 0 or shifts.sum() <= tol:
@@ -718,6 +756,18 @@ def _centred_and_scaled(X: NDArray) -> tuple[NDArray, NDArray, np.float64]:
     scale = np.ldexp(1.0, np.frexp(largest)[1]) if largest > 0.0 else np.float64(1.0)
     Z /= scale
     return Z, shift, scale
+
+
+def _bounds_can_pay(n_clusters: int, n_features: int) -> bool:
+    r"""Whether Hamerly's bounds can make passes faster: :math:`K \ge 10` or :math:`K D \ge 100`.
+
+    A settled row costs one distance (:math:`D` terms) instead of :math:`K` products and comparisons,
+    and the pass that first computes the bounds costs 1.1 to 2 passes without them. Measured with
+    :math:`N = 10^5` and 99% of rows settled, a bounded pass took 0.3 to 0.82 of a full one at every
+    :math:`(D, K)` with :math:`D \in \{2, 5, 10, 20, 50\}`, :math:`K \in \{2, 3, 5, 10, 30\}` that this
+    rule admits, and 0.97 to 1.29 at every one it rejects.
+    """
+    return n_clusters >= BOUNDS_MIN_CLUSTERS or n_clusters * n_features >= BOUNDS_MIN_WORK
 
 
 def _largest_other(values: NDArray) -> NDArray:

@@ -13,7 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import (
-    assign_labels, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, squared_distances, update_centers,
+    assign_labels, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass, squared_distances,
+    update_centers,
 )
 
 
@@ -168,7 +169,10 @@ def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
     assert np.mean(values[:, 1] < values[:, 0]) > 0.1  # a strict argmin would often choose 1
     labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
     row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
-    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(3), False, make_bounds)
+    if make_bounds:
+        bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(3), False)
+    else:
+        relabel_pass(X, row_norms, centers, weights, labels)
     np.testing.assert_array_equal(labels, 0)
     if make_bounds:  # the bound for the other centres is the distance to centre 1, the tied one
         np.testing.assert_allclose(lower, np.sqrt(((X - centers[1]) ** 2).sum(axis=1)), rtol=1e-6)
@@ -196,7 +200,7 @@ def test_bounded_passes_give_the_labels_of_full_passes(kind):
     for _ in range(8):
         expected = lloyd_pass(X, row_norms, centers, weights)
         min_d2, sums, cluster_weights, _ = bounded_lloyd_pass(
-            X, row_norms, centers, weights, labels, lower, shift, bounded, True
+            X, row_norms, centers, weights, labels, lower, shift, bounded
         )
         for ours, theirs in zip((labels, min_d2, sums, cluster_weights), expected):
             np.testing.assert_array_equal(ours, theirs)  # the same rows, added in the same order
@@ -254,6 +258,23 @@ def test_float32_predictions_are_float32_as_scikit_learn_s(blobs):
     assert double.transform(X).dtype == np.float64
 
 
+@pytest.mark.parametrize(("n_clusters", "n_features", "bounded"), [(3, 2, False), (3, 10, False), (10, 2, True), (3, 40, True)])
+def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_features, bounded):
+    """Bounded passes for K >= 10 or K D >= 100 only; with or without them, the same fit, bit for bit."""
+    rng = np.random.default_rng(9)
+    means = rng.normal(scale=0.5, size=(n_clusters, n_features))  # overlapping: enough passes for bounds
+    X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
+    calls = []
+    monkeypatch.setattr(emlib.kmeans, "bounded_lloyd_pass", lambda *args: calls.append(1) or bounded_lloyd_pass(*args))
+    fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    assert bool(calls) == bounded
+    monkeypatch.setattr(emlib.kmeans, "_bounds_can_pay", lambda n_clusters, n_features: False)
+    unbounded = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    np.testing.assert_array_equal(fit.labels_, unbounded.labels_)
+    np.testing.assert_array_equal(fit.cluster_centers_, unbounded.cluster_centers_)
+    np.testing.assert_array_equal(fit.inertia_history_, unbounded.inertia_history_)
+
+
 def test_bounds_settle_most_rows_near_convergence():
     """With the centres unchanged but a claimed shift of 1e-3 for every centre, a settled row's bound
     drops by exactly 1e-3, a compared row's is recomputed: most rows must be settled."""
@@ -262,9 +283,9 @@ def test_bounds_settle_most_rows_near_convergence():
     row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
     centers = emlib.KMeans(6, random_state=0).fit(X).cluster_centers_
     labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
-    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(6), False, True)
+    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(6), False)
     before = lower.copy()
-    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.full(6, 1e-3), True, True)
+    bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.full(6, 1e-3), True)
     settled = lower == np.maximum(before - 1e-3, 0.0)
     assert settled.mean() > 0.9
     np.testing.assert_array_equal(labels, lloyd_pass(X, row_norms, centers, weights)[0])
