@@ -80,14 +80,15 @@ test: book $(WHEELHOUSE) $(AXE)  ## unit tests, nbval over every chapter, stored
 
 # A second floating-point environment, one a student's laptop could have: OpenBLAS's generic
 # SSE3 kernels instead of the ones it picks for this CPU, numpy without the SIMD kernels it
-# dispatches at run time (AVX2/FMA, AVX-512: every optional feature this CPU has), and another
+# dispatches at run time (AVX2/FMA, AVX-512: every optional feature this CPU has), numba's
+# kernels (k-means) compiled for a generic x86-64 (SSE2) instead of this CPU, and another
 # seed for chapter 7's samplers.  Deterministic outputs must agree with the stored ones up to
 # one unit in the last printed digit (chapters/conftest.py); Monte Carlo cells must pass
 # their MCSE-based asserts.
 CPU_DISPATCHED = $(BIN)/python -c "from numpy._core._multiarray_umath import \
 	__cpu_dispatch__ as d, __cpu_features__ as f; print(' '.join(x for x in d if f.get(x)))"
 PERTURBED = OPENBLAS_CORETYPE=Prescott NPY_DISABLE_CPU_FEATURES="$$($(CPU_DISPATCHED))" \
-	EMLECTURES_SAMPLER_SEED=7
+	NUMBA_CPU_NAME=generic EMLECTURES_SAMPLER_SEED=7
 
 test-portability: $(STAMP)  ## unit tests and every chapter again, under a second floating-point environment
 	$(PERTURBED) $(BIN)/python -c "import numpy; numpy.show_runtime()" | grep -A3 simd
