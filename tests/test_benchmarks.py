@@ -55,6 +55,24 @@ def test_bench_fit_starts_both_libraries_from_the_same_parameters():
             np.testing.assert_allclose(ours.means_, theirs.means_, rtol=1e-8, atol=1e-10)
 
 
+def test_bench_fit_times_kmeans_iterations_in_which_neither_library_stops():
+    """k-means's per-iteration figure times all iterations of the fit to convergence but the first
+    and last: cut off there, both libraries run every one of them (scikit-learn would skip its
+    final relabelling pass in a fit that converged, making the last iteration look free)."""
+    bench = load("bench_fit")
+    rng = np.random.default_rng(7)
+    X = bench.mixture_data(3000, 4, 3, rng)
+    makers = bench.same_start("kmeans", X, 4, rng)
+    converged = min(bench.seconds_fit(make(), X).n_iter_ for make in makers)
+    m = bench.timed_iterations("kmeans", None, converged)
+    assert converged >= 4 and m == converged - 2
+    for make in makers:
+        assert bench.seconds_fit(make(1 + m), X).n_iter_ == 1 + m
+    assert bench.timed_iterations("kmeans", 1, converged) == 1  # --iterations caps it
+    assert bench.timed_iterations("kmeans", None, 2) == 0  # nothing to time: the ratio is n/a
+    assert bench.timed_iterations("full", None, converged) == bench.MIXTURE_ITERATIONS
+
+
 # ------------------------------------------------------------------ bench_models.py
 # Its references (stepmix, pystatistics) come with the `bench` extra, which `make test` does not
 # install: without them the benchmark still times emlib, and these tests check that part.
