@@ -266,13 +266,13 @@ def _squared_mahalanobis_centred(expansion: _DiagonalExpansion, Y: NDArray, squa
     if expansion.precisions.ndim == 2:
         maha = expansion.precisions @ squares.T
         maha -= 2.0 * (expansion.weighted_means @ Y.T)
-    else:
-        maha = -2.0 * (expansion.weighted_means @ Y.T)
-        maha += squares
+        maha += expansion.constant
+        return np.maximum(maha, 0.0, out=maha)  # round-off can make a zero distance negative
+    maha = -2.0 * (expansion.weighted_means @ Y.T)
+    maha += squares
     maha += expansion.constant
-    np.maximum(maha, 0.0, out=maha)  # round-off can make a zero distance negative
-    if expansion.precisions.ndim == 1:
-        maha *= expansion.precisions[:, None]
+    np.maximum(maha, 0.0, out=maha)
+    maha *= expansion.precisions[:, None]
     return maha
 
 
