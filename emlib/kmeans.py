@@ -227,12 +227,12 @@ def bounded_lloyd_pass(
     .. math:: d_a^2 + 2\tau_n < \max\Bigl(\ell_n^2,\; \tfrac14 \min_{k \ne a} \lVert \mu_a' - \mu_k'
         \rVert^2\Bigr), \qquad \ell_n = \ell_n^{\text{old}} - \max_{k \ne a} \lVert \mu_k' - \mu_k \rVert,
 
-    with :math:`d_a = \lVert x_n - \mu_a' \rVert` computed directly (it is the row's distortion if it keeps its label),
-    :math:`\ell_n^{\text{old}}` a lower bound on its distance to every other centre of the last pass, and
-    :math:`\tau_n` the tie tolerance of :func:`lloyd_pass`. By the triangle inequality both terms of
-    the maximum bound :math:`\lVert x_n - \mu_k' \rVert^2` from below for every :math:`k \ne a`, so every
-    other centre is farther than the tie tolerance and the full comparison would choose :math:`a`
-    too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities (for
+    with :math:`d_a = \lVert x_n - \mu_a' \rVert` computed directly (the row's distortion, if it keeps
+    its label), :math:`\ell_n^{\text{old}}` a lower bound on its distance to every other centre of the
+    last pass, and :math:`\tau_n` the tie tolerance of :func:`lloyd_pass`. By the triangle
+    inequality both terms of the maximum bound :math:`\lVert x_n - \mu_k' \rVert^2` from below for
+    every :math:`k \ne a`, so every other centre is farther than the tie tolerance and the full
+    comparison would choose :math:`a` too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities (for
     float32 data, whose rounding is above the tie tolerance, it is :math:`64\,\varepsilon_{32}` times
     :math:`\lVert x_n \rVert^2 + \max_k \lVert \mu_k \rVert^2`). A row compared with every centre gets
     :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its second-smallest value :math:`v` of
