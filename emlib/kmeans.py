@@ -232,9 +232,10 @@ def bounded_lloyd_pass(
     last pass, and :math:`\tau_n` the tie tolerance of :func:`lloyd_pass`. By the triangle
     inequality both terms of the maximum bound :math:`\lVert x_n - \mu_k' \rVert^2` from below for
     every :math:`k \ne a`, so every other centre is farther than the tie tolerance and the full
-    comparison would choose :math:`a` too. The margin :math:`2\tau_n` is :math:`10^7` times the rounding error of these quantities (for
-    float32 data, whose rounding is above the tie tolerance, it is :math:`64\,\varepsilon_{32}` times
-    :math:`\lVert x_n \rVert^2 + \max_k \lVert \mu_k \rVert^2`). A row compared with every centre gets
+    comparison would choose :math:`a` too. The margin :math:`2\tau_n` is :math:`10^7` times the
+    rounding error of these quantities (for float32 data, whose rounding is above the tie tolerance,
+    it is :math:`64\,\varepsilon_{32}` times :math:`\lVert x_n \rVert^2 + \max_k \lVert \mu_k
+    \rVert^2`). A row compared with every centre gets
     :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its second-smallest value :math:`v` of
     :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
 
