@@ -13,8 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import (
-    assign_labels, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass, squared_distances,
-    update_centers,
+    assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass,
+    squared_distances, update_centers,
 )
 
 
@@ -178,6 +178,40 @@ def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
         np.testing.assert_allclose(lower, np.sqrt(((X - centers[1]) ** 2).sum(axis=1)), rtol=1e-6)
 
 
+def test_block_sums_passes_reuse_the_sums_of_blocks_whose_labels_stay():
+    """Lloyd's iterations with every block's sums kept from the last pass, in passes where some blocks keep
+    all their labels and some do not: the labels and distances of full passes bit for bit, their sums up
+    to rounding, and bit for bit the sums of a pass that sums every block again."""
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(3000, 4)) + rng.normal(scale=3.0, size=(3, 4))[rng.integers(3, size=3000)]
+    X = np.ascontiguousarray(X - X.mean(axis=0))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
+    centers = X[:3].copy()
+    edges = range(emlib.kmeans.BLOCK_ROWS, len(X), emlib.kmeans.BLOCK_ROWS)
+    block_sums, block_weights = np.empty((len(edges) + 1, 3, 4)), np.empty((len(edges) + 1, 3))
+    labels, reused = np.zeros(len(X), dtype=np.intp), []
+    for reuse in [False] + [True] * 9:
+        previous = labels.copy()
+        fresh = np.empty_like(block_sums), np.empty_like(block_weights)
+        summed_again = block_sums_pass(X, row_norms, centers, weights, labels.copy(), *fresh, False)
+        min_d2, sums, cluster_weights, _ = block_sums_pass(
+            X, row_norms, centers, weights, labels, block_sums, block_weights, reuse
+        )
+        full = lloyd_pass(X, row_norms, centers, weights)
+        for ours, theirs in zip((labels, min_d2), full):
+            np.testing.assert_array_equal(ours, theirs)
+        for ours, theirs in zip((sums, cluster_weights), full[2:]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+        for ours, theirs in zip((min_d2, sums, cluster_weights), summed_again):
+            np.testing.assert_array_equal(ours, theirs)
+        kept = [np.array_equal(ours, before) for ours, before in zip(np.split(labels, edges), np.split(previous, edges))]
+        reused.append(reuse and any(kept) and not all(kept))
+        centers = sums / cluster_weights[:, None]
+    assert any(reused)  # some pass reused some blocks' sums and summed others again
+    with pytest.raises(ValueError, match="one row per block"):  # rows that no block would hold
+        block_sums_pass(X, row_norms, centers, weights, labels, block_sums[:-1], block_weights[:-1], False)
+
+
 def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "ties":  # binary rows: exact ties between centres, and a duplicated centre below
         return rng.integers(0, 2, size=(900, 12)).astype(float)
@@ -266,6 +300,7 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
     calls = []
     monkeypatch.setattr(emlib.kmeans, "bounded_lloyd_pass", lambda *args: calls.append(1) or bounded_lloyd_pass(*args))
+    monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)  # the other passes as lloyd_pass
     fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     assert bool(calls) == bounded
     monkeypatch.setattr(emlib.kmeans, "_bounds_can_pay", lambda n_clusters, n_features: False)
@@ -273,6 +308,24 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     np.testing.assert_array_equal(fit.labels_, unbounded.labels_)
     np.testing.assert_array_equal(fit.cluster_centers_, unbounded.cluster_centers_)
     np.testing.assert_array_equal(fit.inertia_history_, unbounded.inertia_history_)
+
+
+@pytest.mark.parametrize(("n_clusters", "n_features", "kept"), [(3, 2, False), (3, 10, True), (10, 2, False)])
+def test_fits_keep_block_sums_only_without_bounds_and_from_3_features(monkeypatch, n_clusters, n_features, kept):
+    """block_sums_pass where the bounds cannot pay and D >= 3; with or without it, the same labels and
+    iterations, and centres and distortions equal up to rounding (the sums grouped by block)."""
+    rng = np.random.default_rng(9)
+    means = rng.normal(scale=0.5, size=(n_clusters, n_features))
+    X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
+    calls = []
+    monkeypatch.setattr(emlib.kmeans, "block_sums_pass", lambda *args: calls.append(1) or block_sums_pass(*args))
+    fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    assert bool(calls) == kept
+    monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)
+    plain = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    np.testing.assert_array_equal(fit.labels_, plain.labels_)
+    np.testing.assert_allclose(fit.cluster_centers_, plain.cluster_centers_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fit.inertia_history_, plain.inertia_history_, rtol=1e-12)
 
 
 def test_bounds_settle_most_rows_near_convergence():
