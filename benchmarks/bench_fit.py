@@ -29,7 +29,8 @@ whole fit
 
 The two libraries run alternately, ``--repeats`` times each, in one process on one BLAS thread,
 so a busy machine slows both alike; the table gives the median ratio and, in brackets, the
-smallest and largest of the repeats.
+smallest and largest of the repeats. Each grid point's data and common start come from a seed of its own,
+``(D, K)``: a run of some models or grid points repeats the lines of the full run on the same data.
 
 Not a test (timings vary between machines): run with ``make bench``; ``tests/test_benchmarks.py``
 runs it on a tiny grid so that it cannot rot.
@@ -65,6 +66,7 @@ import emlib  # noqa: E402
 MODELS = ("full", "tied", "diag", "spherical", "kmeans")
 MIXTURE_ITERATIONS = 5  # EM iterations timed per mixture fit, by default
 TIMINGS_PER_DIFFERENCE = 3  # each of the two fits of a per-iteration difference: the fastest of 3
+WARM_UP_ROWS = 1_000  # the default fits run once on this many rows before timing (kernels compiled)
 
 
 @dataclass
@@ -175,6 +177,8 @@ def measure(model: str, X: np.ndarray, K: int, iterations: int | None, repeats: 
     # warm up (compiled kernels, caches, lazily imported modules); k-means: with the fits to convergence,
     # whose length gives m
     warm = [seconds_fit(make() if model == "kmeans" else make(1), X) for make in (ours, theirs)]
+    for est in defaults(model, K, seed=0):  # and the default start's kernels (k-means++), on a few rows
+        seconds_fit(est, X[:WARM_UP_ROWS])
     m = timed_iterations(model, iterations, min(n_iterations(est) for est in warm))
     per_iteration, same_start_fit, whole_fit = [], [], []
     for seed in range(repeats):
@@ -207,11 +211,11 @@ def run(n_samples: int, features: list[int], components: list[int], models: list
           f"{'':>17}  {'median [min, max]':>19}  {'median [min, max]':>19}  {'emlib / sk':>11}  "
           f"{'median [min, max]':>19}  {'emlib / sk':>11}")
     rows = []
-    rng = np.random.default_rng(0)
     with threadpool_limits(limits=1):
         for model in models:
             for D in features:
                 for K in components:
+                    rng = np.random.default_rng([D, K])  # a grid point's data and start, whatever else runs
                     X = mixture_data(n_samples, K, D, rng)
                     rows.append(measure(model, X, K, iterations, repeats, rng))
                     print(rows[-1], flush=True)
