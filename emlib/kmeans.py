@@ -225,7 +225,9 @@ def block_sums_pass(
     on the centres. A block that keeps every label then costs its products, comparisons and
     distances, not its sums: late in a fit, most blocks. The totals are the blocks' sums added in
     block order: :func:`lloyd_pass`'s up to rounding (the same terms, grouped by block), and the same
-    bit for bit whether a block's sums were reused or summed again.
+    bit for bit whether a block's sums were reused or summed again. The distances of a reused block
+    are computed in a loop of their own, which the compiler may vectorise differently: they can
+    differ from :func:`lloyd_pass`'s in the last bit.
 
     Parameters
     ----------
