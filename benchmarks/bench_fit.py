@@ -30,7 +30,8 @@ whole fit
 The two libraries run alternately, ``--repeats`` times each, in one process on one BLAS thread,
 so a busy machine slows both alike; the table gives the median ratio and, in brackets, the
 smallest and largest of the repeats. Each grid point's data and common start come from a seed of its own,
-``(D, K)``: a run of some models or grid points repeats the lines of the full run on the same data.
+``(D, K)``: a run of some models or grid points sees the data and start of the full run (at the same
+``--n-samples``).
 
 Not a test (timings vary between machines): run with ``make bench``; ``tests/test_benchmarks.py``
 runs it on a tiny grid so that it cannot rot.

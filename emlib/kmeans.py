@@ -231,39 +231,46 @@ def block_sums_pass(
 
     Parameters
     ----------
-    X, row_norms, centers, sample_weight, labels, tie_rtol : as in :func:`relabel_pass`
+    X, row_norms, centers, sample_weight, tie_rtol : as in :func:`lloyd_pass`
+    labels : ndarray of shape (n_samples,)
+        In: the labels of the last pass. Out: the new labels.
     block_sums : ndarray of shape (n_blocks, n_clusters, n_features)
         The sums of each block of ``BLOCK_ROWS`` rows (``ceil(n_samples / BLOCK_ROWS)`` blocks): in,
         the last pass's (used with ``reuse``); out, this pass's.
     block_weights : ndarray of shape (n_blocks, n_clusters)
         The same for the cluster weights.
     reuse : bool
-        Whether ``block_sums`` and ``block_weights`` hold the sums of the labels passed in.
+        Whether ``block_sums`` and ``block_weights`` hold the sums of the labels passed in, for the
+        same ``X`` and ``sample_weight``.
 
     Returns
     -------
-    min_sq_dist, sums, cluster_weights, n_changed : as in :func:`relabel_pass`
+    min_sq_dist, sums, cluster_weights : as in :func:`lloyd_pass`
+    n_changed : int
+        The number of rows whose label differs from the last pass's.
     """
     center_norms, largest_norm, minus_two_centers_t, products, min_sq_dist, sums, cluster_weights = _pass_buffers(
         X, centers
     )
-    if block_sums.shape[0] != _n_blocks(X.shape[0]) or block_weights.shape[0] != block_sums.shape[0]:
-        raise ValueError("block_sums and block_weights need one row per block of BLOCK_ROWS rows of X")
+    n_blocks, (n_clusters, n_features) = _n_blocks(X.shape[0]), centers.shape
+    if block_sums.shape != (n_blocks, n_clusters, n_features) or block_weights.shape != (n_blocks, n_clusters):
+        raise ValueError("block_sums and block_weights need shapes (n_blocks, n_clusters, n_features) and "
+                         "(n_blocks, n_clusters), n_blocks = ceil(n_samples / BLOCK_ROWS)")
     n_changed = 0
-    for block in range(block_sums.shape[0]):
+    for block in range(n_blocks):
         start, stop = block * BLOCK_ROWS, min((block + 1) * BLOCK_ROWS, X.shape[0])
         np.dot(X[start:stop], minus_two_centers_t, products[: stop - start])
-        block_changed = _relabel_block(labels, center_norms, products, row_norms, tie_rtol, largest_norm, start, stop)
-        n_changed += block_changed
-        if reuse and block_changed == 0:
+        n_block_changed = _relabel_block(labels, center_norms, products, row_norms, tie_rtol, largest_norm, start, stop)
+        n_changed += n_block_changed
+        block_sum, block_weight = block_sums[block], block_weights[block]
+        if reuse and n_block_changed == 0:
             for n in range(start, stop):
                 min_sq_dist[n] = _squared_distance(X, n, centers, labels[n])
         else:
-            block_sums[block], block_weights[block] = 0.0, 0.0
-            _add_block(block_sums[block], block_weights[block], min_sq_dist, X, centers, labels, sample_weight, start,
-                       stop)
-        sums += block_sums[block]
-        cluster_weights += block_weights[block]
+            block_sum[:], block_weight[:] = 0.0, 0.0
+            _add_block(block_sum, block_weight, min_sq_dist, X, centers, labels, sample_weight, start, stop)
+        sums += block_sum
+        cluster_weights += block_weight
     return min_sq_dist, sums, cluster_weights, n_changed
 
 
@@ -786,14 +793,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         labels, lower = np.zeros(X.shape[0], dtype=np.intp), np.zeros(X.shape[0])
         bounded = False  # whether lower holds Hamerly's bounds for the current centres
         can_pay = _bounds_can_pay(*centers.shape)
-        if keep_block_sums := _block_sums_can_pay(X.shape[1], can_pay):  # K D < 100 doubles per block of rows
-            n_blocks = _n_blocks(X.shape[0])
+        # Block sums only where bounds cannot pay (K < 10, K D < 100): K (D + 1) < 110 doubles per 256 rows. The
+        # two never mix in one fit, so every pass after the first can reuse the last one's block sums.
+        block_sums = block_weights = None
+        if keep_block_sums := _block_sums_can_pay(X.shape[1], can_pay):
+            n_blocks = _n_blocks.py_func(X.shape[0])  # in Python: no compilation for a number
             block_sums, block_weights = np.empty((n_blocks, *centers.shape)), np.empty((n_blocks, centers.shape[0]))
 
-        def plain_pass(centers: NDArray, reuse: bool) -> tuple[NDArray, NDArray, NDArray, int]:
+        def plain_pass(pass_centers: NDArray, reuse: bool) -> tuple[NDArray, NDArray, NDArray, int]:
             if keep_block_sums:
-                return block_sums_pass(X, row_norms, centers, weights, labels, block_sums, block_weights, reuse)
-            return relabel_pass(X, row_norms, centers, weights, labels)
+                return block_sums_pass(X, row_norms, pass_centers, weights, labels, block_sums, block_weights, reuse)
+            return relabel_pass(X, row_norms, pass_centers, weights, labels)
 
         min_d2, sums, cluster_weights, n_changed = plain_pass(centers, False)
         history = [weights @ min_d2]
@@ -877,13 +887,14 @@ def _bounds_can_pay(n_clusters: int, n_features: int) -> bool:
 
 
 def _block_sums_can_pay(n_features: int, bounds_can_pay: bool) -> bool:
-    r"""Whether :func:`block_sums_pass` can make passes faster: without bounds, and with :math:`D \ge 3`.
+    r"""Whether :class:`KMeans` uses :func:`block_sums_pass`: without bounds, and with :math:`D \ge 3`.
 
-    Summing by block costs 4 to 9% of a pass; a block whose labels all stay saves its sums, :math:`D`
-    terms per row. Measured with :math:`N = 10^5` in a late pass (few labels change), a pass reusing
-    most blocks took 0.76 to 0.91 of a :func:`relabel_pass` at :math:`(D, K) = (3, 3), (4, 3), (5, 3),
-    (10, 3), (20, 3), (3, 5), (5, 5)`, and 1.00 at :math:`D = 2`. With bounds (:func:`_bounds_can_pay`),
-    a settled row skips its products as well; their passes do not keep block sums.
+    Summing by block costs 4 to 9% of a pass in which blocks change (the early passes); a block whose
+    labels all stay saves its sums, :math:`D` terms per row. Measured with :math:`N = 10^5` in a late
+    pass (few labels change), a pass reusing most blocks took 0.76 to 0.91 of a :func:`relabel_pass`
+    at :math:`(D, K) = (3, 3), (4, 3), (5, 3), (10, 3), (20, 3), (3, 5), (5, 5)`, and 1.00 at
+    :math:`(2, 3)`. With bounds (:func:`_bounds_can_pay`), a settled row skips its products as well,
+    and the passes do not keep block sums.
     """
     return not bounds_can_pay and n_features >= BLOCK_SUMS_MIN_FEATURES
 

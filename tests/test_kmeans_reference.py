@@ -190,11 +190,14 @@ def test_block_sums_passes_reuse_the_sums_of_blocks_whose_labels_stay():
     centers = X[:3].copy()
     edges = range(emlib.kmeans.BLOCK_ROWS, len(X), emlib.kmeans.BLOCK_ROWS)
     block_sums, block_weights = np.empty((len(edges) + 1, 3, 4)), np.empty((len(edges) + 1, 3))
-    labels, reused = np.zeros(len(X), dtype=np.intp), []
+    labels, mixed_passes = np.zeros(len(X), dtype=np.intp), []
     for reuse in [False] + [True] * 9:
         previous = labels.copy()
-        fresh = np.empty_like(block_sums), np.empty_like(block_weights)
+        fresh = np.full_like(block_sums, np.nan), np.full_like(block_weights, np.nan)  # read if not summed: NaN
         summed_again = block_sums_pass(X, row_norms, centers, weights, labels.copy(), *fresh, False)
+        marked = block_sums + 1.0  # the last pass's sums, marked: a reused block keeps the mark
+        block_sums_pass(X, row_norms, centers, weights, labels.copy(), marked, block_weights.copy(), reuse)
+        old_sums = block_sums.copy()
         min_d2, sums, cluster_weights, _ = block_sums_pass(
             X, row_norms, centers, weights, labels, block_sums, block_weights, reuse
         )
@@ -205,12 +208,26 @@ def test_block_sums_passes_reuse_the_sums_of_blocks_whose_labels_stay():
         np.testing.assert_allclose(min_d2, summed_again[0], rtol=1e-13)
         for ours, theirs in zip((sums, cluster_weights), summed_again[1:3]):
             np.testing.assert_array_equal(ours, theirs)
-        kept = [np.array_equal(ours, before) for ours, before in zip(np.split(labels, edges), np.split(previous, edges))]
-        reused.append(reuse and any(kept) and not all(kept))
+        kept = np.array([np.array_equal(ours, before)
+                         for ours, before in zip(np.split(labels, edges), np.split(previous, edges))])
+        expected_marked = np.where((reuse & kept)[:, None, None], old_sums + 1.0, block_sums)
+        np.testing.assert_array_equal(marked, expected_marked)  # reused exactly the blocks whose labels stayed
+        mixed_passes.append(reuse and kept.any() and not kept.all())
         centers = sums / cluster_weights[:, None]
-    assert any(reused)  # some pass reused some blocks' sums and summed others again
-    with pytest.raises(ValueError, match="one row per block"):  # rows that no block would hold
-        block_sums_pass(X, row_norms, centers, weights, labels, block_sums[:-1], block_weights[:-1], False)
+    assert any(mixed_passes)  # some pass reused some blocks' sums and summed others again
+    for wrong in (block_sums[:-1], block_sums[:, :2]):  # a block too few, a cluster too few
+        with pytest.raises(ValueError, match="block_sums and block_weights need shapes"):
+            block_sums_pass(X, row_norms, centers, weights, labels, wrong, block_weights, False)
+    with pytest.raises(ValueError, match="block_sums and block_weights need shapes"):
+        block_sums_pass(X, row_norms, centers, weights, labels, block_sums, block_weights[:-1], False)
+
+
+def test_kmeans_with_one_cluster_and_block_sums_gives_the_mean():
+    """One cluster, D = 3: every label stays 0 from the first pass on, which must still sum every block."""
+    X = np.random.default_rng(4).normal(loc=2.0, size=(1000, 3))
+    fit = emlib.KMeans(1, random_state=0).fit(X)
+    np.testing.assert_allclose(fit.cluster_centers_[0], X.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(fit.inertia_, ((X - X.mean(axis=0)) ** 2).sum(), rtol=1e-12)
 
 
 def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
@@ -301,7 +318,7 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
     calls = []
     monkeypatch.setattr(emlib.kmeans, "bounded_lloyd_pass", lambda *args: calls.append(1) or bounded_lloyd_pass(*args))
-    monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)  # the other passes as lloyd_pass
+    monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)  # the other passes: relabel_pass
     fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     assert bool(calls) == bounded
     monkeypatch.setattr(emlib.kmeans, "_bounds_can_pay", lambda n_clusters, n_features: False)
@@ -311,17 +328,18 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     np.testing.assert_array_equal(fit.inertia_history_, unbounded.inertia_history_)
 
 
-@pytest.mark.parametrize(("n_clusters", "n_features", "kept"), [(3, 2, False), (3, 10, True), (10, 2, False)])
+@pytest.mark.parametrize(("n_clusters", "n_features", "kept"),
+                         [(3, 2, False), (3, 3, True), (3, 10, True), (10, 2, False), (10, 3, False), (3, 40, False)])
 def test_fits_keep_block_sums_only_without_bounds_and_from_3_features(monkeypatch, n_clusters, n_features, kept):
     """block_sums_pass where the bounds cannot pay and D >= 3; with or without it, the same labels and
     iterations, and centres and distortions equal up to rounding (the sums grouped by block)."""
     rng = np.random.default_rng(9)
     means = rng.normal(scale=0.5, size=(n_clusters, n_features))
     X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
-    calls = []
-    monkeypatch.setattr(emlib.kmeans, "block_sums_pass", lambda *args: calls.append(1) or block_sums_pass(*args))
+    reuses = []  # the reuse argument of each call
+    monkeypatch.setattr(emlib.kmeans, "block_sums_pass", lambda *args: reuses.append(args[7]) or block_sums_pass(*args))
     fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
-    assert bool(calls) == kept
+    assert reuses == ([False] + [True] * fit.n_iter_ if kept else [])
     monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)
     plain = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     np.testing.assert_array_equal(fit.labels_, plain.labels_)
