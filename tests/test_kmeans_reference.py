@@ -13,7 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import (
-    assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass,
+    EXPANSION_RTOL, assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass,
     squared_distances, update_centers,
 )
 
@@ -178,6 +178,61 @@ def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
         np.testing.assert_allclose(lower, np.sqrt(((X - centers[1]) ** 2).sum(axis=1)), rtol=1e-6)
 
 
+# The passes of a fit return the distortion to EXPANSION_RTOL, plus the rounding of adding up a block's 256 rows
+# (2^-45 of it): within 1e-12.
+DISTORTION_RTOL = 1e-12
+
+
+@pytest.mark.parametrize("n_features", [2, 6])  # distances computed directly; the distortion from the expansion
+def test_relabel_pass_is_lloyd_pass_with_the_distortion(n_features):
+    """relabel_pass: lloyd_pass's labels and sums bit for bit, its weighted distances summed to DISTORTION_RTOL,
+    and the number of labels that changed from the labels passed in."""
+    assert 2 < emlib.kmeans.EXPANSION_MIN_FEATURES <= 6
+    rng = np.random.default_rng(23)
+    X = rng.normal(size=(1000, n_features))
+    X += rng.normal(scale=2.0, size=(4, n_features))[rng.integers(4, size=1000)]
+    X = np.ascontiguousarray(X - X.mean(axis=0))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
+    centers = X[:4].copy()
+    labels = rng.integers(4, size=len(X))
+    before = labels.copy()
+    distortion, sums, cluster_weights, n_changed = relabel_pass(X, row_norms, centers, weights, labels)
+    expected = lloyd_pass(X, row_norms, centers, weights)
+    for ours, theirs in zip((labels, sums, cluster_weights), expected[:1] + expected[2:]):
+        np.testing.assert_array_equal(ours, theirs)
+    exact = ((X - centers[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(distortion, weights @ exact, rtol=DISTORTION_RTOL)
+    assert n_changed == np.count_nonzero(labels != before)
+
+
+def test_every_pass_keeps_the_distortion_of_rows_near_their_centre_far_from_the_origin():
+    """Rows within 1e-4 of centres at norm 1e3: the expansion ||x||^2 + ||mu||^2 - 2 x.mu loses about all of its
+    digits (its error, 1e-10, is their squared distance), so every pass must compute their distances directly,
+    and return the distortion to DISTORTION_RTOL."""
+    rng = np.random.default_rng(22)
+    centers = rng.normal(scale=1e3 / np.sqrt(5), size=(3, 5))
+    X = centers[rng.integers(3, size=1000)] + rng.normal(scale=1e-4 / np.sqrt(5), size=(1000, 5))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
+    labels, min_d2 = lloyd_pass(X, row_norms, centers, weights)[:2]
+    exact = ((X - centers[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(min_d2, exact, rtol=1e-13)  # lloyd_pass: every distance directly
+    expanded = row_norms + np.einsum("kd,kd->k", centers, centers)[labels] - 2.0 * np.einsum("nd,nd->n", X, centers[labels])
+    assert abs(weights @ expanded / (weights @ exact) - 1.0) > 1e-3  # the expansion would be far off
+    n_blocks = -(-len(X) // emlib.kmeans.BLOCK_ROWS)
+    block_sums, block_weights = np.empty((n_blocks, 3, 5)), np.empty((n_blocks, 3))
+    distortions = {
+        "relabel_pass": relabel_pass(X, row_norms, centers, weights, labels.copy())[0],
+        "block_sums_pass, every block summed": block_sums_pass(
+            X, row_norms, centers, weights, labels.copy(), block_sums, block_weights, False)[0],
+        "block_sums_pass, every block reused": block_sums_pass(
+            X, row_norms, centers, weights, labels.copy(), block_sums, block_weights, True)[0],
+        "bounded_lloyd_pass, first pass": bounded_lloyd_pass(
+            X, row_norms, centers, weights, labels.copy(), np.zeros(len(X)), np.zeros(3), False)[0],
+    }
+    for name, distortion in distortions.items():
+        np.testing.assert_allclose(distortion, weights @ exact, rtol=DISTORTION_RTOL, err_msg=name)
+
+
 def test_block_sums_passes_reuse_the_sums_of_blocks_whose_labels_stay():
     """Lloyd's iterations with every block's sums kept from the last pass, in passes where some blocks keep
     all their labels and some do not: the labels of full passes, their distances and sums up to rounding
@@ -198,14 +253,15 @@ def test_block_sums_passes_reuse_the_sums_of_blocks_whose_labels_stay():
         marked = block_sums + 1.0  # the last pass's sums, marked: a reused block keeps the mark
         block_sums_pass(X, row_norms, centers, weights, labels.copy(), marked, block_weights.copy(), reuse)
         old_sums = block_sums.copy()
-        min_d2, sums, cluster_weights, _ = block_sums_pass(
+        distortion, sums, cluster_weights, _ = block_sums_pass(
             X, row_norms, centers, weights, labels, block_sums, block_weights, reuse
         )
         full = lloyd_pass(X, row_norms, centers, weights)
         np.testing.assert_array_equal(labels, full[0])
-        for ours, theirs in zip((min_d2, sums, cluster_weights), full[1:]):
+        np.testing.assert_allclose(distortion, weights @ full[1], rtol=DISTORTION_RTOL)
+        for ours, theirs in zip((sums, cluster_weights), full[2:]):
             np.testing.assert_allclose(ours, theirs, rtol=1e-13)
-        np.testing.assert_allclose(min_d2, summed_again[0], rtol=1e-13)
+        np.testing.assert_array_equal(distortion, summed_again[0])  # the same blocks' distortions, in order
         for ours, theirs in zip((sums, cluster_weights), summed_again[1:3]):
             np.testing.assert_array_equal(ours, theirs)
         kept = np.array([np.array_equal(ours, before)
@@ -240,7 +296,8 @@ def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
 @pytest.mark.parametrize("kind", ["blobs", "ties", "far", "float32"])
 def test_bounded_passes_give_the_labels_of_full_passes(kind):
     """Lloyd's iterations with Hamerly's bounds against full comparisons, pass by pass: the same labels,
-    distances and sums; the bounds must stay below the true distance to every other centre."""
+    distances (summed into the distortion) and sums; the bounds must stay below the true distance to every
+    other centre."""
     rng = np.random.default_rng(7)
     X = _bounded_data(kind, rng)
     X = np.ascontiguousarray(X - X.mean(axis=0))  # as KMeans centres the data
@@ -251,11 +308,12 @@ def test_bounded_passes_give_the_labels_of_full_passes(kind):
     shift, bounded = np.zeros(7), False
     for _ in range(8):
         expected = lloyd_pass(X, row_norms, centers, weights)
-        min_d2, sums, cluster_weights, _ = bounded_lloyd_pass(
+        distortion, sums, cluster_weights, _ = bounded_lloyd_pass(
             X, row_norms, centers, weights, labels, lower, shift, bounded
         )
-        for ours, theirs in zip((labels, min_d2, sums, cluster_weights), expected):
+        for ours, theirs in zip((labels, sums, cluster_weights), expected[:1] + expected[2:]):
             np.testing.assert_array_equal(ours, theirs)  # the same rows, added in the same order
+        np.testing.assert_allclose(distortion, weights @ expected[1], rtol=1e-14)  # its distances, summed
         distances = np.sqrt(((X[:, None, :] - centers[None]) ** 2).sum(axis=2))
         distances[np.arange(len(X)), labels] = np.inf
         assert np.all(lower <= distances.min(axis=1) * (1 + (1e-5 if kind == "float32" else 1e-12)))
@@ -312,7 +370,8 @@ def test_float32_predictions_are_float32_as_scikit_learn_s(blobs):
 
 @pytest.mark.parametrize(("n_clusters", "n_features", "bounded"), [(3, 2, False), (3, 10, False), (10, 2, True), (3, 40, True)])
 def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_features, bounded):
-    """Bounded passes for K >= 10 or K D >= 100 only; with or without them, the same fit, bit for bit."""
+    """Bounded passes for K >= 10 or K D >= 100 only; with or without them, the same fit, bit for bit, but for
+    the distortions (the passes without bounds take them from the expansion) within DISTORTION_RTOL."""
     rng = np.random.default_rng(9)
     means = rng.normal(scale=0.5, size=(n_clusters, n_features))  # overlapping: enough passes for bounds
     X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
@@ -325,7 +384,7 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     unbounded = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     np.testing.assert_array_equal(fit.labels_, unbounded.labels_)
     np.testing.assert_array_equal(fit.cluster_centers_, unbounded.cluster_centers_)
-    np.testing.assert_array_equal(fit.inertia_history_, unbounded.inertia_history_)
+    np.testing.assert_allclose(fit.inertia_history_, unbounded.inertia_history_, rtol=DISTORTION_RTOL)
 
 
 @pytest.mark.parametrize(("n_clusters", "n_features", "kept"),
