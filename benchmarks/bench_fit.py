@@ -5,7 +5,9 @@ K components (default D in 2, 10, 50 and K in 3, 10, 30, N = 100,000 points), pr
 emlib / scikit-learn (below 1: emlib is faster) of
 
 per iteration
-    a fit of ``1 + m`` iterations minus a fit of 1 iteration (each the fastest of 3), divided
+    a fit of ``1 + m`` iterations minus a fit of 1 iteration (each the fastest of 3 runs, or of
+    ``3 * (5 // m)`` for ``m < 5``: a window of one or two passes is a small difference of two long
+    fits), divided
     by ``m``, both libraries started from the same parameters (mixtures: equal weights, K data
     points as means, the data's covariance; k-means: the same K data points as centres).
     Mixtures: ``m = 5`` (an EM iteration costs the same throughout a fit). k-means: every
@@ -66,7 +68,8 @@ import emlib  # noqa: E402
 
 MODELS = ("full", "tied", "diag", "spherical", "kmeans")
 MIXTURE_ITERATIONS = 5  # EM iterations timed per mixture fit, by default
-TIMINGS_PER_DIFFERENCE = 3  # each of the two fits of a per-iteration difference: the fastest of 3
+TIMINGS_PER_DIFFERENCE = 3  # each of the two fits of a per-iteration difference: the fastest of 3,
+SHORT_WINDOW = 5  # or, for a window of m < 5 iterations, of 3 * (5 // m): a small difference of two long fits
 WARM_UP_ROWS = 1_000  # the default fits run once on this many rows before timing (kernels compiled)
 
 
@@ -114,9 +117,14 @@ def seconds(run: Callable[[], object]) -> float:
         return time.perf_counter() - start
 
 
-def fastest(run: Callable[[], object], times: int = TIMINGS_PER_DIFFERENCE) -> float:
+def fastest(run: Callable[[], object], times: int) -> float:
     """The shortest of ``times`` runs: a difference of two fits is only as good as its noisier term."""
     return min(seconds(run) for _ in range(times))
+
+
+def timings_per_difference(m: int) -> int:
+    """How many runs of each fit a difference over ``m`` iterations takes the fastest of (see the constants)."""
+    return TIMINGS_PER_DIFFERENCE * max(1, SHORT_WINDOW // max(m, 1))
 
 
 def exactly(max_iter: int | None, tol: float) -> dict:
@@ -186,7 +194,8 @@ def measure(model: str, X: np.ndarray, K: int, iterations: int | None, repeats: 
         per_it = []
         for make in (ours, theirs):
             long, short = make(1 + m), make(1)
-            elapsed = fastest(lambda est=long: est.fit(X)) - fastest(lambda est=short: est.fit(X))
+            times = timings_per_difference(m)
+            elapsed = fastest(lambda est=long: est.fit(X), times) - fastest(lambda est=short: est.fit(X), times)
             ran = n_iterations(long) - n_iterations(short)  # m, unless a fit stopped early
             per_it.append(elapsed / ran if ran > 0 else np.nan)
         per_iteration.append(per_it[0] / per_it[1])
