@@ -224,7 +224,6 @@ def relabel_pass(
     ``EXPANSION_RTOL``.
     """
     center_norms, largest_norm, minus_two_centers_t, products, sums, cluster_weights = _pass_buffers(X, centers)
-    sq_dist = np.empty(X.shape[0])  # only for blocks whose distances are computed directly
     n_changed, distortion = 0, 0.0
     for start in range(0, X.shape[0], BLOCK_ROWS):
         stop = min(start + BLOCK_ROWS, X.shape[0])
@@ -237,7 +236,7 @@ def relabel_pass(
             distortion += expanded
             _add_block_to_sums(sums, cluster_weights, X, labels, sample_weight, start, stop)
         else:
-            distortion += _add_block(sums, cluster_weights, sq_dist, X, centers, labels, sample_weight, start, stop)
+            distortion += _add_block_with_distortion(sums, cluster_weights, X, centers, labels, sample_weight, start, stop)
     return distortion, sums, cluster_weights, n_changed
 
 
@@ -276,7 +275,6 @@ def block_sums_pass(
     distortion, sums, cluster_weights, n_changed : as in :func:`relabel_pass`
     """
     center_norms, largest_norm, minus_two_centers_t, products, sums, cluster_weights = _pass_buffers(X, centers)
-    sq_dist = np.empty(X.shape[0])  # only for blocks whose distances are computed directly
     n_blocks, (n_clusters, n_features) = _n_blocks(X.shape[0]), centers.shape
     if block_sums.shape != (n_blocks, n_clusters, n_features) or block_weights.shape != (n_blocks, n_clusters):
         raise ValueError("block_sums and block_weights need shapes (n_blocks, n_clusters, n_features) and "
@@ -298,8 +296,8 @@ def block_sums_pass(
                 distortion += expanded
                 _add_block_to_sums(block_sum, block_weight, X, labels, sample_weight, start, stop)
             else:
-                distortion += _add_block(
-                    block_sum, block_weight, sq_dist, X, centers, labels, sample_weight, start, stop
+                distortion += _add_block_with_distortion(
+                    block_sum, block_weight, X, centers, labels, sample_weight, start, stop
                 )
         sums += block_sum
         cluster_weights += block_weight
@@ -510,13 +508,22 @@ def _pass_buffers(X: NDArray, centers: NDArray) -> tuple:
 def _add_block(
     sums: NDArray, cluster_weights: NDArray, min_sq_dist: NDArray, X: NDArray, centers: NDArray, labels: NDArray,
     sample_weight: NDArray, start: int, stop: int,
-) -> float:
+) -> None:
     """Add rows ``start`` to ``stop`` to the sums of their labels (:func:`_add_row`), their squared
-    distances into ``min_sq_dist``; return the distances' weighted sum, the block's distortion."""
-    distortion = 0.0
+    distances into ``min_sq_dist``."""
     for n in range(start, stop):
         min_sq_dist[n] = _add_row(sums, cluster_weights, X, n, centers, labels[n], sample_weight[n])
-        distortion += sample_weight[n] * min_sq_dist[n]
+
+
+@numba.njit(inline="always")
+def _add_block_with_distortion(
+    sums: NDArray, cluster_weights: NDArray, X: NDArray, centers: NDArray, labels: NDArray, sample_weight: NDArray,
+    start: int, stop: int,
+) -> float:
+    """:func:`_add_block` returning the distances' weighted sum, the block's distortion, in place of the distances."""
+    distortion = 0.0
+    for n in range(start, stop):
+        distortion += sample_weight[n] * _add_row(sums, cluster_weights, X, n, centers, labels[n], sample_weight[n])
     return distortion
 
 
