@@ -5,9 +5,9 @@ K components (default D in 2, 10, 50 and K in 3, 10, 30, N = 100,000 points), pr
 emlib / scikit-learn (below 1: emlib is faster) of
 
 per iteration
-    a fit of ``1 + m`` iterations minus a fit of 1 iteration (each the fastest of 3 runs, or of
-    ``3 * (5 // m)`` for ``m < 5``: a window of one or two passes is a small difference of two long
-    fits), divided
+    a fit of ``1 + m`` iterations minus a fit of 1 iteration (each the fastest of 3 runs, the two
+    alternating, or of ``3 * (5 // m)`` for ``m < 5``: a window of one or two passes is a small
+    difference of two long fits), divided
     by ``m``, both libraries started from the same parameters (mixtures: equal weights, K data
     points as means, the data's covariance; k-means: the same K data points as centres).
     Mixtures: ``m = 5`` (an EM iteration costs the same throughout a fit). k-means: every
@@ -117,9 +117,12 @@ def seconds(run: Callable[[], object]) -> float:
         return time.perf_counter() - start
 
 
-def fastest(run: Callable[[], object], times: int) -> float:
-    """The shortest of ``times`` runs: a difference of two fits is only as good as its noisier term."""
-    return min(seconds(run) for _ in range(times))
+def fastest_difference(long: Callable[[], object], short: Callable[[], object], times: int) -> float:
+    """The shortest of ``times`` runs of ``long`` minus the shortest of ``times`` runs of ``short``, the two
+    alternating (a drift in the machine's speed touches both alike): a difference of two fits is only as good
+    as its noisier term."""
+    runs = [(seconds(long), seconds(short)) for _ in range(times)]
+    return min(run[0] for run in runs) - min(run[1] for run in runs)
 
 
 def timings_per_difference(m: int) -> int:
@@ -194,8 +197,8 @@ def measure(model: str, X: np.ndarray, K: int, iterations: int | None, repeats: 
         per_it = []
         for make in (ours, theirs):
             long, short = make(1 + m), make(1)
-            times = timings_per_difference(m)
-            elapsed = fastest(lambda est=long: est.fit(X), times) - fastest(lambda est=short: est.fit(X), times)
+            elapsed = fastest_difference(lambda est=long: est.fit(X), lambda est=short: est.fit(X),
+                                         timings_per_difference(m))
             ran = n_iterations(long) - n_iterations(short)  # m, unless a fit stopped early
             per_it.append(elapsed / ran if ran > 0 else np.nan)
         per_iteration.append(per_it[0] / per_it[1])
