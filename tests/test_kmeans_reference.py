@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 import emlib
 from emlib.kmeans import (
     EXPANSION_RTOL, assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass,
-    squared_distances, update_centers,
+    squared_distances, update_centers, _products_by_rows,
 )
 
 
@@ -129,11 +129,15 @@ def test_first_argmin_treats_rounding_differences_as_ties(noise):
     np.testing.assert_array_equal(first_argmin(values, axis=1), [0, 0, 1])
 
 
-@pytest.mark.parametrize(("n_samples", "n_clusters"), [(1000, 7), (300, 40), (257, 3)])
-def test_lloyd_pass_is_the_assignment_and_update_steps(n_samples, n_clusters):
-    """The compiled pass (blocks of 256 rows, a partial last block) against the NumPy steps."""
+@pytest.mark.parametrize(("n_samples", "n_clusters", "n_features", "by_rows"),
+                         [(1000, 7, 5, False), (300, 40, 5, False), (257, 3, 5, False), (1000, 3, 12, True),
+                          (600, 5, 40, True), (257, 1, 3, True)])
+def test_lloyd_pass_is_the_assignment_and_update_steps(n_samples, n_clusters, n_features, by_rows):
+    """The compiled pass (blocks of 256 rows, a partial last block; products by a GEMM or row by row) against
+    the NumPy steps."""
+    assert _products_by_rows.py_func(n_clusters, n_features) == by_rows
     rng = np.random.default_rng(n_clusters)
-    X = rng.normal(size=(n_samples, 5))
+    X = rng.normal(size=(n_samples, n_features))
     centers = X[rng.choice(n_samples, n_clusters, replace=False)] + 0.01
     labels, min_d2, sums, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers, np.ones(n_samples))
     brute = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
@@ -289,17 +293,20 @@ def test_kmeans_with_one_cluster_and_block_sums_gives_the_mean():
 def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "ties":  # binary rows: exact ties between centres, and a duplicated centre below
         return rng.integers(0, 2, size=(900, 12)).astype(float)
-    X = rng.normal(size=(900, 3)) + rng.normal(scale=4.0, size=(6, 3))[rng.integers(6, size=900)]
+    n_features = 24 if kind == "wide" else 3
+    X = rng.normal(size=(900, n_features)) + rng.normal(scale=4.0, size=(6, n_features))[rng.integers(6, size=900)]
     return {"far": X + 1e6, "float32": X.astype(np.float32)}.get(kind, X)
 
 
-@pytest.mark.parametrize("kind", ["blobs", "ties", "far", "float32"])
+@pytest.mark.parametrize("kind", ["blobs", "ties", "far", "float32", "wide"])
 def test_bounded_passes_give_the_labels_of_full_passes(kind):
     """Lloyd's iterations with Hamerly's bounds against full comparisons, pass by pass: the same labels,
     distances (summed into the distortion) and sums; the bounds must stay below the true distance to every
-    other centre."""
+    other centre. The products are a GEMM's, of the block or of the unsettled rows gathered, except in "wide"
+    (24 features, 7 centres), where they are computed row by row."""
     rng = np.random.default_rng(7)
     X = _bounded_data(kind, rng)
+    assert _products_by_rows.py_func(7, X.shape[1]) == (kind == "wide")
     X = np.ascontiguousarray(X - X.mean(axis=0))  # as KMeans centres the data
     row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
     centers = X[rng.choice(len(X), 7, replace=False)].copy()
