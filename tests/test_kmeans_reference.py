@@ -302,8 +302,8 @@ def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
 def test_bounded_passes_give_the_labels_of_full_passes(kind):
     """Lloyd's iterations with Hamerly's bounds against full comparisons, pass by pass: the same labels,
     distances (summed into the distortion) and sums; the bounds must stay below the true distance to every
-    other centre. The products are a GEMM's, of the block or of the unsettled rows gathered, except in "wide"
-    (24 features, 7 centres), where they are computed row by row."""
+    other centre. The products of a whole block are a GEMM's, except in "wide" (24 features, 7 centres), where
+    they are computed row by row; those of the unsettled rows, with 7 centres, always row by row."""
     rng = np.random.default_rng(7)
     X = _bounded_data(kind, rng)
     assert _products_by_rows.py_func(7, X.shape[1]) == (kind == "wide")
