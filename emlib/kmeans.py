@@ -424,10 +424,10 @@ def bounded_lloyd_pass(
     When most rows of a block are unsettled, the product is taken with the whole block rather
     than with those rows gathered (:func:`_gathered_products`: for at most ``PRODUCTS_BY_ROWS_MAX_CLUSTERS``
     centres, row by row, whose last bits may differ from a GEMM's; a label could then differ only where two
-    centres' values are a tie tolerance apart to within rounding). Each row's distance to its centre is computed once, directly,
-    as in :func:`lloyd_pass`: by the bound test, or again after the comparison if the label
-    changed. Every row is then added to the sums in the order of :func:`lloyd_pass`: the labels,
-    distances and sums are its own, bit for bit. It returns their weighted sum, the distortion.
+    centres' values are a tie tolerance apart to within rounding). Each row's distance to its centre is
+    computed once, directly, as in :func:`lloyd_pass`: by the bound test, or again after the comparison if
+    the label changed. Every row is then added to the sums in the order of :func:`lloyd_pass`: with the same
+    labels, the distances and sums are its own, bit for bit. It returns their weighted sum, the distortion.
 
     Parameters
     ----------
@@ -527,8 +527,8 @@ def _gathered_products(
     at most ``PRODUCTS_BY_ROWS_MAX_CLUSTERS`` centres, whatever the features (a GEMM on a few gathered rows costs
     more to call than to compute: whole fits at :math:`(D, K) = (2, 10)` and :math:`(10, 10)` took 0.91 to 0.97
     of the time in two runs, measured with :math:`N = 10^5` on an AMD EPYC, Zen 5), else by one matrix product on
-    the rows copied into ``gathered``. Row by row, each row's values are the same as in a block computed row by row; they may
-    differ from a GEMM's in the last bits."""
+    the rows copied into ``gathered``. Row by row, each row's values are the same as in a block computed row
+    by row; they may differ from a GEMM's in the last bits."""
     if minus_two_centers.shape[0] <= PRODUCTS_BY_ROWS_MAX_CLUSTERS:
         for j in range(rows.size):
             _row_products(X, rows[j], minus_two_centers, products, j)

@@ -13,8 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import (
-    EXPANSION_RTOL, assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin, kmeans_plusplus, lloyd_pass, relabel_pass,
-    squared_distances, update_centers, _products_by_rows,
+    EXPANSION_RTOL, _products_by_rows, assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin,
+    kmeans_plusplus, lloyd_pass, relabel_pass, squared_distances, update_centers,
 )
 
 
