@@ -449,11 +449,11 @@ def bounded_lloyd_pass(
     """
     n_samples, n_features = X.shape
     center_norms, largest_norm, minus_two_centers, products, sums, cluster_weights = _pass_buffers(X, centers)
-    min_sq_dist = np.empty(n_samples)
+    sq_dist = np.empty(BLOCK_ROWS)  # the distance of each row of the block to its centre
     quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
     compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
     compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)  # those rows, gathered for a GEMM
-    n_changed = 0
+    n_changed, distortion = 0, 0.0
     # the bounds' margin, relative to ||x||^2 + max ||mu||^2: the tie tolerance, or for float32 data above its rounding
     slack_rtol = max(tie_rtol, 32.0 * np.finfo(X.dtype).eps)
     for start in range(0, n_samples, BLOCK_ROWS):
@@ -464,8 +464,8 @@ def bounded_lloyd_pass(
             for n in range(start, start + rows):
                 a = labels[n]
                 lower[n] = max(lower[n] - other_shift[a], 0.0)
-                min_sq_dist[n] = _squared_distance(X, n, centers, a)
-                margin = min_sq_dist[n] + 2.0 * slack_rtol * (row_norms[n] + largest_norm)
+                sq_dist[n - start] = _squared_distance(X, n, centers, a)
+                margin = sq_dist[n - start] + 2.0 * slack_rtol * (row_norms[n] + largest_norm)
                 settled = (margin < quarter_gap[a]) | (margin < lower[n] * lower[n])
                 # No branch, which would be hard to predict: every row is listed, but kept only if not settled.
                 compared[n_compared] = n
@@ -487,12 +487,16 @@ def bounded_lloyd_pass(
                 n_changed += 1
                 labels[n] = label
                 if use_bounds:  # the bound test measured the distance to the old centre
-                    min_sq_dist[n] = _squared_distance(X, n, centers, label)
+                    sq_dist[n - start] = _squared_distance(X, n, centers, label)
         if use_bounds:
             _add_block_to_sums(sums, cluster_weights, X, labels, sample_weight, start, start + rows)
+            for j in range(rows):
+                distortion += sample_weight[start + j] * sq_dist[j]
         else:
-            _add_block(sums, cluster_weights, min_sq_dist, X, centers, labels, sample_weight, start, start + rows)
-    return np.dot(sample_weight, min_sq_dist), sums, cluster_weights, n_changed
+            distortion += _add_block_with_distortion(
+                sums, cluster_weights, X, centers, labels, sample_weight, start, start + rows
+            )
+    return distortion, sums, cluster_weights, n_changed
 
 
 @numba.njit(inline="always")
