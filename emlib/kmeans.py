@@ -18,7 +18,9 @@ for a few centres beside many features, a loop over the rows: :func:`_products_b
 each row is assigned and added to its centre's sum while it is in the cache, so that no
 :math:`N \times K` distance matrix, :math:`N \times D` temporary or one-hot matrix is formed.
 Once few labels change, its passes skip the rows whose nearest centre a bound already settles
-(:func:`bounded_lloyd_pass`, Hamerly's algorithm): the same labels, with less work.
+(:func:`bounded_lloyd_pass`, Hamerly's algorithm): the same labels, with less work. With few centres
+and features, every pass works a column at a time instead (:func:`narrow_pass`), in loops along the
+rows that the compiler vectorises.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from ._validation import (
 
 __all__ = [
     "KMeans", "assign_labels", "block_sums_pass", "bounded_lloyd_pass", "first_argmin", "kmeans_plusplus", "lloyd_pass",
-    "relabel_pass", "squared_distances", "update_centers",
+    "narrow_pass", "relabel_pass", "squared_distances", "update_centers",
 ]
 
 # Values within this relative distance of a minimum count as tied with it (see first_argmin).
@@ -60,6 +62,12 @@ BOUNDS_MIN_CLUSTERS, BOUNDS_MIN_WORK = 10, 100
 # A pass computes its products row by row, not by a GEMM, with at most this many centres and at least this many
 # features per centre (see _products_by_rows); for the rows a bound leaves unsettled, with at most this many centres.
 PRODUCTS_BY_ROWS_MAX_CLUSTERS, PRODUCTS_BY_ROWS_FEATURES_PER_CLUSTER = 16, 3
+# KMeans runs every pass a column at a time (narrow_pass) with at most this many clusters and clusters times
+# features (see _narrow_can_pay).
+NARROW_MAX_CLUSTERS, NARROW_MAX_WORK = 20, 50
+# Hamerly's passes compare the rows a bound leaves unsettled a column at a time with at most this many centres and
+# features (see _compared_by_columns).
+COLUMNS_MAX_CLUSTERS, COLUMNS_MAX_FEATURES = 16, 16
 # Without bounds, KMeans keeps each block's sums for the next pass from this many features on (_block_sums_can_pay).
 BLOCK_SUMS_MIN_FEATURES = 3
 # A pass of a fit takes a block's distortion from the expansion where its rounding error is at most this fraction
@@ -309,6 +317,179 @@ def block_sums_pass(
     return distortion, sums, cluster_weights, n_changed
 
 
+@numba.njit(cache=True, boundscheck=False, fastmath={"reassoc"})
+def narrow_pass(
+    X: NDArray, row_norms: NDArray, centers: NDArray, sample_weight: NDArray, labels: NDArray[np.intp],
+    tie_rtol: float = TIE_RTOL,
+) -> tuple[NDArray, NDArray, NDArray, int]:
+    r""":func:`relabel_pass` for data with few features, a column at a time: every inner loop runs
+    along the rows of a block, so the compiler vectorises it.
+
+    With few features, a matrix product per block runs far below its peak, and a loop over one row's
+    :math:`K` centres and :math:`D` features is too short to vectorise. This pass copies each block
+    into :math:`D` columns and, one centre at a time, works along the rows: the values :math:`v_{nk} =
+    \lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k` and their minimum (:func:`_block_minimum`), the
+    labels by the tie rule of :func:`first_argmin` (:func:`_block_nearest`), then the sums as
+    masked sums :math:`\sum_n [z_n = k]\, w_n x_{nd}` (:func:`_add_block_by_columns`). The
+    distortion is the expansion's, :math:`\sum_n w_n (\lVert x_n \rVert^2 + v_{n z_n})`, where
+    :func:`_expansion_trusted`, else the sum of the distances computed directly
+    (:func:`_block_distances`).
+
+    The products :math:`\sum_d x_{nd} (-2 \mu_{kd})` are added up over :math:`d` in order, in the
+    dtype of ``X``, as in :func:`_row_products`; they may differ from a GEMM's in the last bits, so a
+    label can differ from :func:`lloyd_pass`'s only where two centres' values are one tie tolerance
+    apart, to within rounding. The sums are :func:`lloyd_pass`'s up to rounding (the same terms, each
+    block's added in another order). :class:`KMeans` uses this pass where :func:`_narrow_can_pay`.
+
+    Parameters and returns are those of :func:`relabel_pass`.
+    """
+    center_norms, largest_norm, minus_two_centers, _, sums, cluster_weights = _pass_buffers(X, centers)
+    n_clusters, n_features = centers.shape
+    columns, products = np.empty((n_features, BLOCK_ROWS), X.dtype), np.empty((n_clusters, BLOCK_ROWS), X.dtype)
+    block_labels, nearest, scratch = np.empty(BLOCK_ROWS, np.intp), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
+    block_weights = np.empty(n_clusters)
+    n_changed, distortion = 0, 0.0
+    for start in range(0, X.shape[0], BLOCK_ROWS):
+        stop = min(start + BLOCK_ROWS, X.shape[0])
+        rows = stop - start
+        weights, norms, threshold = sample_weight[start:stop], row_norms[start:stop], scratch[:rows]
+        for i in range(rows):
+            for d in range(n_features):
+                columns[d, i] = X[start + i, d]
+        _block_minimum(columns, minus_two_centers, center_norms, products, threshold)
+        for i in range(rows):  # within the tie tolerance of the minimum: tied (first_argmin)
+            threshold[i] += tie_rtol * (norms[i] + largest_norm)
+        _block_nearest(center_norms, products, threshold, block_labels[:rows], nearest[:rows])
+        n_changed += _store_labels(block_labels[:rows], labels[start:stop])
+        block_weights[:] = 0.0
+        _add_block_by_columns(sums, block_weights, columns, block_labels[:rows], weights, scratch[:rows])
+        cluster_weights += block_weights
+        expanded, error_scale = 0.0, 0.0  # as in _relabel_block_expanded
+        for i in range(rows):
+            expanded += weights[i] * (norms[i] + nearest[i])
+            error_scale += weights[i] * norms[i]
+        for k in range(n_clusters):
+            error_scale += block_weights[k] * center_norms[k]
+        if _expansion_trusted(expanded, error_scale, X):
+            distortion += expanded
+        else:
+            _block_distances(columns, centers, block_labels[:rows], nearest[:rows])
+            for i in range(rows):
+                distortion += weights[i] * nearest[i]
+    return distortion, sums, cluster_weights, n_changed
+
+
+@numba.njit(inline="always")
+def _block_minimum(
+    columns: NDArray, minus_two_centers: NDArray, center_norms: NDArray, products: NDArray, minimum: NDArray
+) -> None:
+    r"""``products[k, i]`` :math:`= \sum_d x_{id} (-2 \mu_{kd})` for the first ``minimum.size`` rows of
+    ``columns`` (:math:`D \times` ``BLOCK_ROWS``), added up over :math:`d` in order in their dtype, and ``minimum[i]``
+    :math:`= \min_k v_{ik}`."""
+    for k in range(minus_two_centers.shape[0]):
+        _column_products(columns, minus_two_centers, k, products, minimum.size)
+        for i in range(minimum.size):
+            value = center_norms[k] + products[k, i]
+            minimum[i] = value if k == 0 else min(minimum[i], value)
+
+
+@numba.njit(inline="always")
+def _two_nearest_by_columns(
+    columns: NDArray, minus_two_centers: NDArray, center_norms: NDArray, products: NDArray, threshold: NDArray,
+    labels: NDArray, seconds: NDArray, smallest: NDArray, nearest: NDArray,
+) -> None:
+    r""":func:`_two_nearest` for the first ``labels.size`` rows of ``columns`` (:math:`D \times` ``BLOCK_ROWS``), a
+    centre at a time along the rows, as :func:`_block_minimum`: ``labels[i]``, and ``seconds[i]``, the smallest value
+    :math:`v_{ik}` of the other centres. ``threshold``: in, each row's tie tolerance; out, the smallest value plus
+    it. ``products``, ``smallest`` and ``nearest``: scratch.
+
+    The smallest and second-smallest values come from one sweep over the centres. The label is the lowest
+    :math:`k` within the tolerance of the smallest (:func:`_block_nearest`); the other centres' smallest value is
+    then the second-smallest where the label has the smallest value, else the smallest.
+    """
+    for k in range(minus_two_centers.shape[0]):
+        _column_products(columns, minus_two_centers, k, products, labels.size)
+        for i in range(labels.size):
+            value = center_norms[k] + products[k, i]
+            seconds[i] = np.inf if k == 0 else min(seconds[i], max(value, smallest[i]))
+            smallest[i] = value if k == 0 else min(smallest[i], value)
+    for i in range(labels.size):
+        threshold[i] += smallest[i]
+    _block_nearest(center_norms, products, threshold, labels, nearest)
+    for i in range(labels.size):
+        seconds[i] = seconds[i] if nearest[i] == smallest[i] else smallest[i]
+
+
+@numba.njit(inline="always")
+def _column_products(columns: NDArray, minus_two_centers: NDArray, k: int, products: NDArray, n: int) -> None:
+    r"""``products[k, i]`` :math:`= \sum_d x_{id} (-2 \mu_{kd})` for the first ``n`` rows of ``columns``
+    (:math:`D \times` ``BLOCK_ROWS``), added up over :math:`d` in order, in their dtype (as :func:`_row_products`)."""
+    for i in range(n):
+        products[k, i] = columns[0, i] * minus_two_centers[k, 0]
+    for d in range(1, columns.shape[0]):
+        for i in range(n):
+            products[k, i] += columns[d, i] * minus_two_centers[k, d]
+
+
+@numba.njit(inline="always")
+def _block_nearest(
+    center_norms: NDArray, products: NDArray, threshold: NDArray, labels: NDArray, nearest: NDArray
+) -> None:
+    r"""For each row :math:`i` of ``products`` (:math:`K \times` rows, see :func:`_block_minimum`), the lowest
+    :math:`k` with :math:`v_{ik} \le` ``threshold[i]`` into ``labels[i]`` and its value into ``nearest[i]``: the
+    centres are taken from the last to the first, each replacing the one before where its value is within."""
+    for k in range(center_norms.shape[0] - 1, -1, -1):
+        for i in range(labels.size):
+            value = center_norms[k] + products[k, i]
+            within = value <= threshold[i]
+            labels[i] = k if within else labels[i]
+            nearest[i] = value if within else nearest[i]
+
+
+@numba.njit(inline="always")
+def _store_labels(new: NDArray, labels: NDArray) -> int:
+    """Copy ``new`` into ``labels``; return how many changed."""
+    n_changed = 0
+    for i in range(new.size):
+        n_changed += new[i] != labels[i]
+        labels[i] = new[i]
+    return n_changed
+
+
+@numba.njit(inline="always")
+def _add_block_by_columns(
+    sums: NDArray, cluster_weights: NDArray, columns: NDArray, labels: NDArray, weights: NDArray, masked: NDArray
+) -> None:
+    r"""Add the rows of ``columns`` (:math:`D \times` rows) to the sums of their labels as masked sums:
+    :math:`\sum_i [z_i = k]\, w_i` and :math:`\sum_i [z_i = k]\, w_i x_{id}` for each :math:`k` (``masked``:
+    scratch for :math:`[z_i = k]\, w_i`)."""
+    for k in range(sums.shape[0]):
+        weight = 0.0
+        for i in range(labels.size):
+            masked[i] = weights[i] * (labels[i] == k)
+            weight += masked[i]
+        cluster_weights[k] += weight
+        for d in range(columns.shape[0]):
+            total = 0.0
+            for i in range(labels.size):
+                total += masked[i] * columns[d, i]
+            sums[k, d] += total
+
+
+@numba.njit(inline="always")
+def _block_distances(columns: NDArray, centers: NDArray, labels: NDArray, distances: NDArray) -> None:
+    r"""``distances[i]`` :math:`= \sum_d (x_{id} - \mu_{z_i d})^2` for the rows of ``columns`` (:math:`D \times`
+    rows), directly (no cancellation), as :func:`_squared_distance`: for each centre along all rows, kept
+    where it is the row's."""
+    for k in range(centers.shape[0]):
+        for i in range(labels.size):
+            sq_dist = 0.0
+            for d in range(columns.shape[0]):
+                difference = columns[d, i] - centers[k, d]
+                sq_dist += difference * difference
+            distances[i] = sq_dist if labels[i] == k else distances[i]
+
+
 @numba.njit(inline="always")
 def _n_blocks(n_samples: int) -> int:
     """The number of blocks of ``BLOCK_ROWS`` rows in ``n_samples`` (the last one may be shorter)."""
@@ -421,10 +602,13 @@ def bounded_lloyd_pass(
     :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its second-smallest value :math:`v` of
     :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
 
-    When most rows of a block are unsettled, the product is taken with the whole block rather
+    With few centres and features (:func:`_compared_by_columns`), the unsettled rows of a block are
+    gathered into columns and compared a centre at a time along them (:func:`_two_nearest_by_columns`).
+    Otherwise, when most rows of a block are unsettled, the product is taken with the whole block rather
     than with those rows gathered (:func:`_gathered_products`: for at most ``PRODUCTS_BY_ROWS_MAX_CLUSTERS``
-    centres, row by row, whose last bits may differ from a GEMM's; a label could then differ only where two
-    centres' values are a tie tolerance apart to within rounding). Each row's distance to its centre is
+    centres, row by row). Products not from a GEMM may differ from its in the last bits; a label could then
+    differ from :func:`lloyd_pass`'s only where two centres' values are a tie tolerance apart to within
+    rounding. Each row's distance to its centre is
     computed once, directly, as in :func:`lloyd_pass`: by the bound test, or again after the comparison if
     the label changed. Every row is then added to the sums in the order of :func:`lloyd_pass`: with the same
     labels, the distances and sums are its own, bit for bit. It returns their weighted sum, the distortion.
@@ -452,7 +636,12 @@ def bounded_lloyd_pass(
     sq_dist = np.empty(BLOCK_ROWS)  # the distance of each row of the block to its centre
     quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
     compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
-    compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)  # those rows, gathered for a GEMM
+    new_labels, seconds = np.empty(BLOCK_ROWS, dtype=np.intp), np.empty(BLOCK_ROWS)  # and their two nearest
+    by_columns = _compared_by_columns(centers.shape[0], n_features)
+    columns = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)  # the compared rows as columns (by_columns)
+    column_products = np.empty((centers.shape[0], BLOCK_ROWS), dtype=X.dtype)
+    smallest, nearest, threshold = np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
+    compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)  # or gathered for a GEMM
     n_changed, distortion = 0, 0.0
     # the bounds' margin, relative to ||x||^2 + max ||mu||^2: the tie tolerance, or for float32 data above its rounding
     slack_rtol = max(tie_rtol, 32.0 * np.finfo(X.dtype).eps)
@@ -473,16 +662,26 @@ def bounded_lloyd_pass(
         else:
             for j in range(rows):
                 compared[j] = start + j
-        whole = 2 * n_compared > rows  # a product with the whole block, rather than with the rows gathered
-        if whole:
-            _block_products(X, start, start + rows, minus_two_centers, products)
-        else:
-            _gathered_products(X, compared[:n_compared], minus_two_centers, products, compared_rows)
         for j in range(n_compared):
-            n = compared[j]
-            i = n - start if whole else j
-            label, second = _two_nearest(center_norms, products, i, tie_rtol * (row_norms[n] + largest_norm))
-            lower[n] = np.sqrt(max(second + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
+            threshold[j] = tie_rtol * (row_norms[compared[j]] + largest_norm)  # the tie tolerance, for now
+        if by_columns:
+            for j in range(n_compared):
+                for d in range(n_features):
+                    columns[d, j] = X[compared[j], d]
+            _two_nearest_by_columns(columns, minus_two_centers, center_norms, column_products, threshold[:n_compared],
+                                    new_labels[:n_compared], seconds[:n_compared], smallest, nearest)
+        else:
+            whole = 2 * n_compared > rows  # a product with the whole block, rather than with the rows gathered
+            if whole:
+                _block_products(X, start, start + rows, minus_two_centers, products)
+            else:
+                _gathered_products(X, compared[:n_compared], minus_two_centers, products, compared_rows)
+            for j in range(n_compared):
+                i = compared[j] - start if whole else j
+                new_labels[j], seconds[j] = _two_nearest(center_norms, products, i, threshold[j])
+        for j in range(n_compared):
+            n, label = compared[j], new_labels[j]
+            lower[n] = np.sqrt(max(seconds[j] + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
             if label != labels[n]:
                 n_changed += 1
                 labels[n] = label
@@ -566,6 +765,21 @@ def _products_by_rows(n_clusters: int, n_features: int) -> bool:
     """
     return (n_clusters <= PRODUCTS_BY_ROWS_MAX_CLUSTERS
             and n_features >= PRODUCTS_BY_ROWS_FEATURES_PER_CLUSTER * n_clusters)
+
+
+@numba.njit(inline="always")
+def _compared_by_columns(n_clusters: int, n_features: int) -> bool:
+    r"""Whether :func:`bounded_lloyd_pass` compares the rows a bound leaves unsettled a column at a time
+    (:func:`_two_nearest_by_columns`), not row by row or by a GEMM: with at most ``COLUMNS_MAX_CLUSTERS`` centres
+    and ``COLUMNS_MAX_FEATURES`` features.
+
+    Measured with :math:`N = 10^5` on an AMD EPYC (Zen 5), whole fits from the same start took this fraction of
+    scikit-learn's time with it, against without: 0.91 against 1.01 at :math:`(D, K) = (10, 10)`, 0.89 against
+    0.99 at :math:`(10, 16)`, 0.79 against 0.93 at :math:`(5, 16)` and 0.82 against 0.85 at :math:`(15, 10)`;
+    but 0.72 against 0.69 at :math:`(20, 10)`, 0.77 against 0.63 at :math:`(30, 10)` and 0.67 against 0.47 at
+    :math:`(50, 10)`.
+    """
+    return n_clusters <= COLUMNS_MAX_CLUSTERS and n_features <= COLUMNS_MAX_FEATURES
 
 
 @numba.njit(inline="always")
@@ -964,7 +1178,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         :func:`relabel_pass` until one changes fewer than ``BOUNDS_BELOW_CHANGED`` of the labels,
         then :func:`bounded_lloyd_pass` if :func:`_bounds_can_pay`; the bounds change the work, not
         the labels (nor the sums). Where they cannot pay, the passes are :func:`block_sums_pass` if
-        :func:`_block_sums_can_pay`: it skips the sums of blocks whose labels all stay.
+        :func:`_block_sums_can_pay`: it skips the sums of blocks whose labels all stay. With few
+        centres and features (:func:`_narrow_can_pay`), every pass is :func:`narrow_pass`.
         ``X`` is centred and scaled (:func:`_centred_and_scaled`), ``row_norms`` its squared rows.
         """
         # the mean variance of the features, (mean_n ||x_n||^2 - ||mean_n x_n||^2) / D, from the row norms
@@ -973,15 +1188,19 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
         labels, lower = np.zeros(X.shape[0], dtype=np.intp), np.zeros(X.shape[0])
         bounded = False  # whether lower holds Hamerly's bounds for the current centres
-        can_pay = _bounds_can_pay(*centers.shape)
+        narrow = _narrow_can_pay(*centers.shape)
+        can_pay = _bounds_can_pay(*centers.shape) and not narrow
         # Block sums only where bounds cannot pay (K < 10, K D < 100): K (D + 1) < 110 doubles per 256 rows. The
         # two never mix in one fit, so every pass after the first can reuse the last one's block sums.
         block_sums = block_weights = None
-        if keep_block_sums := _block_sums_can_pay(X.shape[1], can_pay):
+        if keep_block_sums := _block_sums_can_pay(X.shape[1], can_pay) and not narrow:
             n_blocks = _n_blocks.py_func(X.shape[0])  # in Python: no compilation for a number
             block_sums, block_weights = np.empty((n_blocks, *centers.shape)), np.empty((n_blocks, centers.shape[0]))
 
+
         def plain_pass(pass_centers: NDArray, reuse: bool) -> tuple[float, NDArray, NDArray, int]:
+            if narrow:
+                return narrow_pass(X, row_norms, pass_centers, weights, labels)
             if keep_block_sums:
                 return block_sums_pass(X, row_norms, pass_centers, weights, labels, block_sums, block_weights, reuse)
             return relabel_pass(X, row_norms, pass_centers, weights, labels)
@@ -1068,6 +1287,24 @@ def _bounds_can_pay(n_clusters: int, n_features: int) -> bool:
     rule admits, and 0.90 to 1.22 at every one it rejects (where the first pass's cost is not won back).
     """
     return n_clusters >= BOUNDS_MIN_CLUSTERS or n_clusters * n_features >= BOUNDS_MIN_WORK
+
+
+def _narrow_can_pay(n_clusters: int, n_features: int) -> bool:
+    r"""Whether :class:`KMeans` runs every pass by :func:`narrow_pass`: :math:`K \le 20` and :math:`K D \le 50`.
+
+    Its loops along the rows cost about :math:`K (2D + 3)` vector operations per row; the loops of the other
+    passes, over each row's centres and features, cost more than that only for small :math:`K` and
+    :math:`D`. Measured with :math:`N = 10^5` on an AMD EPYC (Zen 5), whole fits from the same start took
+    this fraction of scikit-learn's time with :func:`narrow_pass`, against the other passes:
+
+    - admitted: 0.49 against 0.85 at :math:`(D, K) = (2, 3)`, 0.65 against 1.05 at :math:`(2, 10)`, 0.62
+      against 0.83 at :math:`(2, 20)`, 0.63 against 0.69 at :math:`(10, 3)`, 0.70 against 1.07 at
+      :math:`(4, 10)`, 0.75 against 1.09 at :math:`(5, 5)`, 0.80 against 0.88 at :math:`(10, 5)` and 0.96
+      against 1.01 at :math:`(5, 10)`;
+    - rejected: 0.86 against 0.61 at :math:`(2, 30)`, 0.69 against 0.45 at :math:`(1, 30)`, 0.79 against
+      0.67 at :math:`(20, 3)` and 2.4 against 0.64 at :math:`(50, 3)`.
+    """
+    return n_clusters <= NARROW_MAX_CLUSTERS and n_clusters * n_features <= NARROW_MAX_WORK
 
 
 def _block_sums_can_pay(n_features: int, bounds_can_pay: bool) -> bool:

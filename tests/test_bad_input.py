@@ -358,7 +358,7 @@ def _no_work(*args, **kwargs):
 NUMERIC = [
     (gmm, ["e_step", "_e_step", "m_step", "precision_cholesky", "_log_joint_kn", "assign_labels", "kmeans_plusplus"]),
     (kmeans, ["assign_labels", "kmeans_plusplus", "update_centers", "squared_distances", "lloyd_pass",
-              "relabel_pass", "block_sums_pass", "bounded_lloyd_pass"]),
+              "relabel_pass", "block_sums_pass", "bounded_lloyd_pass", "narrow_pass"]),
     (bernoulli, ["e_step", "m_step", "log_joint", "log_prior"]),
     (semisupervised, ["e_step", "m_step", "log_joint", "weighted_loglik"]),
     (streaming, ["e_step", "m_step", "log_joint", "sufficient_statistics", "chunk_statistics",

@@ -13,8 +13,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 import emlib
 from emlib.kmeans import (
-    EXPANSION_RTOL, _products_by_rows, assign_labels, block_sums_pass, bounded_lloyd_pass, first_argmin,
-    kmeans_plusplus, lloyd_pass, relabel_pass, squared_distances, update_centers,
+    EXPANSION_RTOL, _compared_by_columns, _narrow_can_pay, _products_by_rows, assign_labels, block_sums_pass, bounded_lloyd_pass,
+    first_argmin, kmeans_plusplus, lloyd_pass, narrow_pass, relabel_pass, squared_distances, update_centers,
 )
 
 
@@ -153,16 +153,22 @@ def test_lloyd_pass_gives_exact_ties_to_the_lowest_index():
     centers = rng.integers(0, 2, size=(9, 16)).astype(float)
     centers[5] = centers[2]  # a duplicated centre: never chosen
     exact = ((X[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
-    labels, min_d2, _, counts = lloyd_pass(X, np.einsum("nd,nd->n", X, X), centers, np.ones(len(X)))
+    row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
+    labels, min_d2, _, counts = lloyd_pass(X, row_norms, centers, weights)
     np.testing.assert_array_equal(labels, np.argmin(exact, axis=1))
     assert counts[5] == 0
     np.testing.assert_array_equal(min_d2, exact.min(axis=1))
+    narrow_labels = np.zeros(len(X), dtype=np.intp)
+    distortion, _, counts, _ = narrow_pass(X, row_norms, centers, weights, narrow_labels)  # a column at a time
+    np.testing.assert_array_equal(narrow_labels, np.argmin(exact, axis=1))
+    assert counts[5] == 0
+    assert distortion == exact.min(axis=1).sum()  # integers: the expansion's and the distances' sums are exact
 
 
-@pytest.mark.parametrize("make_bounds", [False, True])
+@pytest.mark.parametrize("make_bounds", [False, True, "narrow"])
 def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
     """Rows on the bisector of centres 0 and 1 (up to rounding): the compiled pass must treat the
-    rounding differences as ties and choose centre 0, with or without computing bounds."""
+    rounding differences as ties and choose centre 0, with or without computing bounds, and a column at a time."""
     rng = np.random.default_rng(14)
     centers = np.array([[0.3, -0.2, 0.1], [-0.1, 0.4, 0.25], [5.0, 5.0, 5.0]])
     normal = centers[1] - centers[0]
@@ -173,12 +179,14 @@ def test_lloyd_pass_gives_rounding_ties_to_the_lowest_index(make_bounds):
     assert np.mean(values[:, 1] < values[:, 0]) > 0.1  # a strict argmin would often choose 1
     labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
     row_norms, weights = np.einsum("nd,nd->n", X, X), np.ones(len(X))
-    if make_bounds:
+    if make_bounds == "narrow":
+        narrow_pass(X, row_norms, centers, weights, labels)
+    elif make_bounds:
         bounded_lloyd_pass(X, row_norms, centers, weights, labels, lower, np.zeros(3), False)
     else:
         relabel_pass(X, row_norms, centers, weights, labels)
     np.testing.assert_array_equal(labels, 0)
-    if make_bounds:  # the bound for the other centres is the distance to centre 1, the tied one
+    if make_bounds is True:  # the bound for the other centres is the distance to centre 1, the tied one
         np.testing.assert_allclose(lower, np.sqrt(((X - centers[1]) ** 2).sum(axis=1)), rtol=1e-6)
 
 
@@ -209,6 +217,30 @@ def test_relabel_pass_is_lloyd_pass_with_the_distortion(n_features):
     assert n_changed == np.count_nonzero(labels != before)
 
 
+@pytest.mark.parametrize(("n_features", "n_clusters", "dtype"),
+                         [(1, 3, np.float64), (2, 10, np.float64), (5, 4, np.float64), (2, 3, np.float32)])
+def test_narrow_pass_is_relabel_pass_a_column_at_a_time(n_features, n_clusters, dtype):
+    """narrow_pass on 1000 rows (a partial last block): lloyd_pass's labels, its sums up to rounding (another
+    order), the weighted distances summed to DISTORTION_RTOL (float32: to float32's rounding) and the number of
+    labels that changed."""
+    rng = np.random.default_rng(24)
+    X = rng.normal(size=(1000, n_features)) + rng.normal(scale=2.0, size=(n_clusters, n_features))[
+        rng.integers(n_clusters, size=1000)]
+    X = np.ascontiguousarray(X - X.mean(axis=0), dtype=dtype)
+    row_norms, weights = np.einsum("nd,nd->n", X, X, dtype=np.float64), rng.uniform(0.5, 2.0, len(X))
+    centers = X[:n_clusters].copy()
+    labels = rng.integers(n_clusters, size=len(X))
+    before = labels.copy()
+    distortion, sums, cluster_weights, n_changed = narrow_pass(X, row_norms, centers, weights, labels)
+    expected_labels, _, expected_sums, expected_weights = lloyd_pass(X, row_norms, centers, weights)
+    np.testing.assert_array_equal(labels, expected_labels)
+    np.testing.assert_allclose(sums, expected_sums, rtol=1e-13, atol=1e-12)
+    np.testing.assert_allclose(cluster_weights, expected_weights, rtol=1e-13)
+    exact = ((X.astype(np.float64) - centers[labels]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(distortion, weights @ exact, rtol=DISTORTION_RTOL if dtype == np.float64 else 1e-6)
+    assert n_changed == np.count_nonzero(labels != before) > 0
+
+
 def test_every_pass_keeps_the_distortion_of_rows_near_their_centre_far_from_the_origin():
     """Rows within 1e-4 of centres at norm 1e3: the expansion ||x||^2 + ||mu||^2 - 2 x.mu loses about all of its
     digits (its error, 1e-10, is their squared distance), so every pass must compute their distances directly,
@@ -226,6 +258,7 @@ def test_every_pass_keeps_the_distortion_of_rows_near_their_centre_far_from_the_
     block_sums, block_weights = np.empty((n_blocks, 3, 5)), np.empty((n_blocks, 3))
     distortions = {
         "relabel_pass": relabel_pass(X, row_norms, centers, weights, labels.copy())[0],
+        "narrow_pass": narrow_pass(X, row_norms, centers, weights, labels.copy())[0],
         "block_sums_pass, every block summed": block_sums_pass(
             X, row_norms, centers, weights, labels.copy(), block_sums, block_weights, False)[0],
         "block_sums_pass, every block reused": block_sums_pass(
@@ -298,21 +331,24 @@ def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
     return {"far": X + 1e6, "float32": X.astype(np.float32)}.get(kind, X)
 
 
-@pytest.mark.parametrize("kind", ["blobs", "ties", "far", "float32", "wide"])
+@pytest.mark.parametrize("kind", ["blobs", "ties", "far", "float32", "wide", "many"])
 def test_bounded_passes_give_the_labels_of_full_passes(kind):
     """Lloyd's iterations with Hamerly's bounds against full comparisons, pass by pass: the same labels,
     distances (summed into the distortion) and sums; the bounds must stay below the true distance to every
-    other centre. The products of a whole block are a GEMM's, except in "wide" (24 features, 7 centres), where
-    they are computed row by row; those of the unsettled rows, with 7 centres, always row by row."""
+    other centre. With 7 centres and at most 16 features, the rows a bound leaves unsettled are compared a
+    column at a time; in "wide" (24 features), their products are computed row by row, as are those of whole
+    blocks; in "many" (20 centres), by a GEMM."""
     rng = np.random.default_rng(7)
     X = _bounded_data(kind, rng)
-    assert _products_by_rows.py_func(7, X.shape[1]) == (kind == "wide")
+    n_clusters = 20 if kind == "many" else 7
+    assert _products_by_rows.py_func(n_clusters, X.shape[1]) == (kind == "wide")
+    assert _compared_by_columns.py_func(n_clusters, X.shape[1]) == (kind not in ("wide", "many"))
     X = np.ascontiguousarray(X - X.mean(axis=0))  # as KMeans centres the data
     row_norms, weights = np.einsum("nd,nd->n", X, X), rng.uniform(0.5, 2.0, len(X))
-    centers = X[rng.choice(len(X), 7, replace=False)].copy()
+    centers = X[rng.choice(len(X), n_clusters, replace=False)].copy()
     centers[5] = centers[2]
     labels, lower = np.zeros(len(X), dtype=np.intp), np.zeros(len(X))
-    shift, bounded = np.zeros(7), False
+    shift, bounded = np.zeros(n_clusters), False
     for _ in range(8):
         expected = lloyd_pass(X, row_norms, centers, weights)
         distortion, sums, cluster_weights, _ = bounded_lloyd_pass(
@@ -327,7 +363,7 @@ def test_bounded_passes_give_the_labels_of_full_passes(kind):
         new_centers = np.where(cluster_weights[:, None] > 0, sums / np.maximum(cluster_weights, 1e-300)[:, None], centers)
         new_centers = new_centers.astype(X.dtype)
         moved = np.sqrt(((new_centers - centers) ** 2).sum(axis=1))
-        shift = np.array([np.delete(moved, k).max() for k in range(7)])
+        shift = np.array([np.delete(moved, k).max() for k in range(n_clusters)])
         centers, bounded = new_centers, True
 
 
@@ -385,6 +421,7 @@ def test_fits_use_bounds_only_where_they_can_pay(monkeypatch, n_clusters, n_feat
     calls = []
     monkeypatch.setattr(emlib.kmeans, "bounded_lloyd_pass", lambda *args: calls.append(1) or bounded_lloyd_pass(*args))
     monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)  # the other passes: relabel_pass
+    monkeypatch.setattr(emlib.kmeans, "_narrow_can_pay", lambda *args: False)
     fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     assert bool(calls) == bounded
     monkeypatch.setattr(emlib.kmeans, "_bounds_can_pay", lambda n_clusters, n_features: False)
@@ -404,6 +441,7 @@ def test_fits_keep_block_sums_only_without_bounds_and_from_3_features(monkeypatc
     X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
     reuses = []  # the reuse argument of each call
     monkeypatch.setattr(emlib.kmeans, "block_sums_pass", lambda *args: reuses.append(args[7]) or block_sums_pass(*args))
+    monkeypatch.setattr(emlib.kmeans, "_narrow_can_pay", lambda *args: False)
     fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
     assert reuses == ([False] + [True] * fit.n_iter_ if kept else [])
     monkeypatch.setattr(emlib.kmeans, "_block_sums_can_pay", lambda *args: False)
@@ -411,6 +449,31 @@ def test_fits_keep_block_sums_only_without_bounds_and_from_3_features(monkeypatc
     np.testing.assert_array_equal(fit.labels_, plain.labels_)
     np.testing.assert_allclose(fit.cluster_centers_, plain.cluster_centers_, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(fit.inertia_history_, plain.inertia_history_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(("n_clusters", "n_features", "narrow"),
+                         [(3, 2, True), (10, 2, True), (20, 2, True), (5, 10, True), (30, 1, False), (3, 20, False),
+                          (21, 2, False)])
+def test_fits_run_every_pass_a_column_at_a_time_where_it_pays(monkeypatch, n_clusters, n_features, narrow):
+    """narrow_pass for every pass where K <= 20 and K D <= 50, no other pass beside it; with or without it, the
+    same labels and iterations, centres and distortions up to rounding (the sums in another order)."""
+    assert _narrow_can_pay(n_clusters, n_features) == narrow
+    rng = np.random.default_rng(10)
+    means = rng.normal(scale=0.5, size=(n_clusters, n_features))
+    X = rng.normal(size=(3000, n_features)) + means[rng.integers(n_clusters, size=3000)]
+    calls = []
+    for name in ("narrow_pass", "relabel_pass", "block_sums_pass", "bounded_lloyd_pass"):
+        monkeypatch.setattr(emlib.kmeans, name, lambda *args, name=name, run=getattr(emlib.kmeans, name):
+                            calls.append(name) or run(*args))
+    fit = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    assert len(calls) == fit.n_iter_ + 1  # the first pass, then one per iteration
+    assert (set(calls) == {"narrow_pass"}) == narrow
+    monkeypatch.setattr(emlib.kmeans, "_narrow_can_pay", lambda *args: False)
+    other = emlib.KMeans(n_clusters, random_state=0, tol=1e-12).fit(X)
+    np.testing.assert_array_equal(fit.labels_, other.labels_)
+    assert fit.n_iter_ == other.n_iter_
+    np.testing.assert_allclose(fit.cluster_centers_, other.cluster_centers_, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(fit.inertia_history_, other.inertia_history_, rtol=1e-12)
 
 
 def test_bounds_settle_most_rows_near_convergence():
