@@ -68,6 +68,8 @@ NARROW_MAX_CLUSTERS, NARROW_MAX_WORK = 20, 50
 # Hamerly's passes compare the rows a bound leaves unsettled a column at a time with at most this many centres and
 # features (see _compared_by_columns).
 COLUMNS_MAX_CLUSTERS, COLUMNS_MAX_FEATURES = 16, 16
+# Hamerly's passes test the bounds of this many rows, then compare those left unsettled BLOCK_ROWS at a time.
+BOUNDED_BLOCK_ROWS = 16 * BLOCK_ROWS
 # Without bounds, KMeans keeps each block's sums for the next pass from this many features on (_block_sums_can_pay).
 BLOCK_SUMS_MIN_FEATURES = 3
 # A pass of a fit takes a block's distortion from the expansion where its rounding error is at most this fraction
@@ -394,6 +396,47 @@ def _block_minimum(
 
 
 @numba.njit(inline="always")
+def _comparison_scratch(X: NDArray, centers: NDArray) -> tuple:
+    """The buffers of :func:`_compare_rows` for ``BLOCK_ROWS`` rows: the rows as columns (:math:`D \times` rows),
+    their products (:math:`K \times` rows), the rows gathered for a GEMM, labels, second values and three
+    vectors of values."""
+    n_clusters, n_features = centers.shape
+    return (np.empty((n_features, BLOCK_ROWS), dtype=X.dtype), np.empty((n_clusters, BLOCK_ROWS), dtype=X.dtype),
+            np.empty((BLOCK_ROWS, n_features), dtype=X.dtype), np.empty(BLOCK_ROWS, dtype=np.intp),
+            np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS))
+
+
+@numba.njit(inline="always")
+def _compare_rows(
+    X: NDArray, row_norms: NDArray, rows: NDArray[np.intp], minus_two_centers: NDArray, center_norms: NDArray,
+    products: NDArray, largest_norm: float, tie_rtol: float, scratch: tuple,
+) -> tuple[NDArray, NDArray]:
+    r"""The labels of the listed ``rows`` (at most ``BLOCK_ROWS``) and the smallest value :math:`v_k` of their other
+    centres, as :func:`_two_nearest`: a column at a time where :func:`_compared_by_columns`
+    (:func:`_two_nearest_by_columns`), else from one matrix product (:func:`_block_products` where the rows follow
+    each other, else :func:`_gathered_products`). ``largest_norm`` is :math:`\max_k \lVert \mu_k \rVert^2`;
+    ``scratch``, from :func:`_comparison_scratch`."""
+    columns, column_products, gathered, labels, seconds, smallest, nearest, threshold = scratch
+    n = rows.size
+    for j in range(n):
+        threshold[j] = tie_rtol * (row_norms[rows[j]] + largest_norm)  # the tie tolerance, for now
+    if _compared_by_columns(minus_two_centers.shape[0], X.shape[1]):
+        for j in range(n):
+            for d in range(X.shape[1]):
+                columns[d, j] = X[rows[j], d]
+        _two_nearest_by_columns(columns, minus_two_centers, center_norms, column_products, threshold[:n], labels[:n],
+                                seconds[:n], smallest, nearest)
+    else:
+        if rows[n - 1] - rows[0] == n - 1:  # rows that follow each other: no copy
+            _block_products(X, rows[0], rows[0] + n, minus_two_centers, products)
+        else:
+            _gathered_products(X, rows, minus_two_centers, products, gathered)
+        for j in range(n):
+            labels[j], seconds[j] = _two_nearest(center_norms, products, j, threshold[j])
+    return labels[:n], seconds[:n]
+
+
+@numba.njit(inline="always")
 def _two_nearest_by_columns(
     columns: NDArray, minus_two_centers: NDArray, center_norms: NDArray, products: NDArray, threshold: NDArray,
     labels: NDArray, seconds: NDArray, smallest: NDArray, nearest: NDArray,
@@ -602,13 +645,13 @@ def bounded_lloyd_pass(
     :math:`\ell_n^2 = v + \lVert x_n \rVert^2 - \tau_n`, from its second-smallest value :math:`v` of
     :math:`\lVert \mu_k \rVert^2 - 2\, x_n^\top \mu_k`.
 
-    With few centres and features (:func:`_compared_by_columns`), the unsettled rows of a block are
-    gathered into columns and compared a centre at a time along them (:func:`_two_nearest_by_columns`).
-    Otherwise, when most rows of a block are unsettled, the product is taken with the whole block rather
-    than with those rows gathered (:func:`_gathered_products`: for at most ``PRODUCTS_BY_ROWS_MAX_CLUSTERS``
-    centres, row by row). Products not from a GEMM may differ from its in the last bits; a label could then
-    differ from :func:`lloyd_pass`'s only where two centres' values are a tie tolerance apart to within
-    rounding. Each row's distance to its centre is
+    The pass tests the bounds of ``BOUNDED_BLOCK_ROWS`` rows, then compares the rows left unsettled
+    ``BLOCK_ROWS`` at a time (:func:`_compare_rows`), so that a few unsettled rows per block of ``BLOCK_ROWS``
+    do not each pay for a call: with few centres and features (:func:`_compared_by_columns`) gathered into
+    columns and compared a centre at a time along them, else from one matrix product (for at most
+    ``PRODUCTS_BY_ROWS_MAX_CLUSTERS`` centres, row by row: :func:`_gathered_products`). Products not from a
+    GEMM may differ from its in the last bits; a label could then differ from :func:`lloyd_pass`'s only
+    where two centres' values are a tie tolerance apart to within rounding. Each row's distance to its centre is
     computed once, directly, as in :func:`lloyd_pass`: by the bound test, or again after the comparison if
     the label changed. Every row is then added to the sums in the order of :func:`lloyd_pass`: with the same
     labels, the distances and sums are its own, bit for bit. It returns their weighted sum, the distortion.
@@ -633,20 +676,15 @@ def bounded_lloyd_pass(
     """
     n_samples, n_features = X.shape
     center_norms, largest_norm, minus_two_centers, products, sums, cluster_weights = _pass_buffers(X, centers)
-    sq_dist = np.empty(BLOCK_ROWS)  # the distance of each row of the block to its centre
     quarter_gap = _nearest_other_center(centers) ** 2 / 4.0
-    compared = np.empty(BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
-    new_labels, seconds = np.empty(BLOCK_ROWS, dtype=np.intp), np.empty(BLOCK_ROWS)  # and their two nearest
-    by_columns = _compared_by_columns(centers.shape[0], n_features)
-    columns = np.empty((n_features, BLOCK_ROWS), dtype=X.dtype)  # the compared rows as columns (by_columns)
-    column_products = np.empty((centers.shape[0], BLOCK_ROWS), dtype=X.dtype)
-    smallest, nearest, threshold = np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS), np.empty(BLOCK_ROWS)
-    compared_rows = np.empty((BLOCK_ROWS, n_features), dtype=X.dtype)  # or gathered for a GEMM
+    sq_dist = np.empty(BOUNDED_BLOCK_ROWS)  # the distance of each row of the block to its centre
+    compared = np.empty(BOUNDED_BLOCK_ROWS, dtype=np.intp)  # the rows of the block compared with every centre
+    scratch = _comparison_scratch(X, centers)
     n_changed, distortion = 0, 0.0
     # the bounds' margin, relative to ||x||^2 + max ||mu||^2: the tie tolerance, or for float32 data above its rounding
     slack_rtol = max(tie_rtol, 32.0 * np.finfo(X.dtype).eps)
-    for start in range(0, n_samples, BLOCK_ROWS):
-        rows = min(BLOCK_ROWS, n_samples - start)
+    for start in range(0, n_samples, BOUNDED_BLOCK_ROWS):
+        rows = min(BOUNDED_BLOCK_ROWS, n_samples - start)
         n_compared = rows
         if use_bounds:
             n_compared = 0
@@ -662,31 +700,18 @@ def bounded_lloyd_pass(
         else:
             for j in range(rows):
                 compared[j] = start + j
-        for j in range(n_compared):
-            threshold[j] = tie_rtol * (row_norms[compared[j]] + largest_norm)  # the tie tolerance, for now
-        if by_columns:
-            for j in range(n_compared):
-                for d in range(n_features):
-                    columns[d, j] = X[compared[j], d]
-            _two_nearest_by_columns(columns, minus_two_centers, center_norms, column_products, threshold[:n_compared],
-                                    new_labels[:n_compared], seconds[:n_compared], smallest, nearest)
-        else:
-            whole = 2 * n_compared > rows  # a product with the whole block, rather than with the rows gathered
-            if whole:
-                _block_products(X, start, start + rows, minus_two_centers, products)
-            else:
-                _gathered_products(X, compared[:n_compared], minus_two_centers, products, compared_rows)
-            for j in range(n_compared):
-                i = compared[j] - start if whole else j
-                new_labels[j], seconds[j] = _two_nearest(center_norms, products, i, threshold[j])
-        for j in range(n_compared):
-            n, label = compared[j], new_labels[j]
-            lower[n] = np.sqrt(max(seconds[j] + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
-            if label != labels[n]:
-                n_changed += 1
-                labels[n] = label
-                if use_bounds:  # the bound test measured the distance to the old centre
-                    sq_dist[n - start] = _squared_distance(X, n, centers, label)
+        for first in range(0, n_compared, BLOCK_ROWS):  # the unsettled rows, BLOCK_ROWS at a time
+            chunk = compared[first : min(first + BLOCK_ROWS, n_compared)]
+            new_labels, seconds = _compare_rows(X, row_norms, chunk, minus_two_centers, center_norms, products,
+                                                largest_norm, tie_rtol, scratch)
+            for j in range(chunk.size):
+                n, label = chunk[j], new_labels[j]
+                lower[n] = np.sqrt(max(seconds[j] + row_norms[n] - slack_rtol * (row_norms[n] + largest_norm), 0.0))
+                if label != labels[n]:
+                    n_changed += 1
+                    labels[n] = label
+                    if use_bounds:  # the bound test measured the distance to the old centre
+                        sq_dist[n - start] = _squared_distance(X, n, centers, label)
         if use_bounds:
             _add_block_to_sums(sums, cluster_weights, X, labels, sample_weight, start, start + rows)
             for j in range(rows):

@@ -326,8 +326,9 @@ def test_kmeans_with_one_cluster_and_block_sums_gives_the_mean():
 def _bounded_data(kind: str, rng: np.random.Generator) -> np.ndarray:
     if kind == "ties":  # binary rows: exact ties between centres, and a duplicated centre below
         return rng.integers(0, 2, size=(900, 12)).astype(float)
-    n_features = 24 if kind == "wide" else 3
-    X = rng.normal(size=(900, n_features)) + rng.normal(scale=4.0, size=(6, n_features))[rng.integers(6, size=900)]
+    n_features, n_samples = 24 if kind == "wide" else 3, 5000 if kind in ("blobs", "many") else 900
+    X = rng.normal(size=(n_samples, n_features)) + rng.normal(scale=4.0, size=(6, n_features))[
+        rng.integers(6, size=n_samples)]
     return {"far": X + 1e6, "float32": X.astype(np.float32)}.get(kind, X)
 
 
@@ -337,7 +338,9 @@ def test_bounded_passes_give_the_labels_of_full_passes(kind):
     distances (summed into the distortion) and sums; the bounds must stay below the true distance to every
     other centre. With 7 centres and at most 16 features, the rows a bound leaves unsettled are compared a
     column at a time; in "wide" (24 features), their products are computed row by row, as are those of whole
-    blocks; in "many" (20 centres), by a GEMM."""
+    blocks; in "many" (20 centres), by a GEMM. "blobs" and "many" have 5000 rows: the bounds of 4096 rows are
+    tested before their unsettled rows are compared, 256 at a time."""
+    assert emlib.kmeans.BOUNDED_BLOCK_ROWS == 4096 and emlib.kmeans.BLOCK_ROWS == 256
     rng = np.random.default_rng(7)
     X = _bounded_data(kind, rng)
     n_clusters = 20 if kind == "many" else 7
