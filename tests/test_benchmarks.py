@@ -27,10 +27,10 @@ def load(name: str):
 def test_bench_fit_prints_a_ratio_for_every_model_and_grid_point(capsys):
     bench = load("bench_fit")
     rows = bench.run(n_samples=3000, features=[2, 5], components=[3], models=list(bench.MODELS), iterations=2,
-                     repeats=2)
+                     repeats=2, starts=3)
     assert [(row.model, row.D, row.K) for row in rows] == [(m, D, 3) for m in bench.MODELS for D in (2, 5)]
     for row in rows:
-        assert len(row.per_iteration) == len(row.same_start_fit) == len(row.whole_fit) == 2
+        assert len(row.per_iteration) == len(row.same_start_fit) == 2 and len(row.whole_fit) == 3  # 3 seeds
         assert not np.any(np.isinf(row.per_iteration))  # noise at N=3000
         assert np.all(np.array(row.same_start_fit) > 0) and np.all(np.array(row.whole_fit) > 0)
         assert min(row.iterations) >= 1 and min(row.same_start_iterations) >= 1
