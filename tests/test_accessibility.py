@@ -77,6 +77,9 @@ def axe_violations(browser, url: str, final_url: str | None) -> dict[str, list[d
         page.evaluate(OPEN_DROPDOWNS_JS)
         page.wait_for_timeout(300)  # the page's ResizeObservers report the opened boxes
         page.add_script_tag(path=str(AXE))
+        # The theme's colours fade in over a transition: axe must see the colours the reader ends up with, not
+        # one sampled mid-fade on a busy machine (a CI run once measured a dark-mode button halfway from light).
+        page.add_style_tag(content="*, *::before, *::after { transition: none !important; }")
         found = {}
         for mode in MODES:
             page.emulate_media(color_scheme=mode)
